@@ -1,0 +1,23 @@
+// The command table: name → lazy import, so `proxy` (the hot path) never loads the picker, ssh-config
+// or the sandbox, even inside the single-file bundle.
+import type { AnyCommand } from './command.ts'
+
+export interface CommandEntry {
+  summary: string
+  load(): Promise<AnyCommand>
+}
+
+export const commands: Record<string, CommandEntry> = {
+  proxy: {
+    summary: 'OpenSSH ProxyCommand: carry ssh over a Session Manager session',
+    load: async () => (await import('../commands/proxy.ts')).proxy,
+  },
+  sandbox: {
+    summary: 'run the local Session Manager sandbox (an offline emulator of the SSM API and data channel)',
+    load: async () => (await import('../commands/sandbox.ts')).sandbox,
+  },
+  demo: {
+    summary: 'try ssm-ssh on a simulated Raspberry Pi fleet, offline',
+    load: async () => (await import('../commands/demo.ts')).demo,
+  },
+}

@@ -1,0 +1,121 @@
+// argv → command, builds the Context, error → exit code. The only file that touches process.exit,
+// process.stdout and the console.
+import { createWriteStream } from 'node:fs'
+import { realpathSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import type { Context } from './cli/command.ts'
+import { commands } from './cli/commands.ts'
+import { splitArgv } from './cli/global-flags.ts'
+import { formatHelp } from './cli/help.ts'
+import { CliError, exitCodeOf, UsageError } from './support/errors.ts'
+import { quietAwsSdk } from './support/env.ts'
+import type { Io } from './support/io.ts'
+import { createLog, type LogLevel } from './support/log.ts'
+import { resolvePaths } from './support/paths.ts'
+import { redact } from './support/redact.ts'
+import { VERSION } from './support/version.ts'
+
+function systemIo(): Io {
+  const isStdinTTY = Boolean(process.stdin.isTTY)
+  const isStderrTTY = Boolean(process.stderr.isTTY)
+  return {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    isStdinTTY,
+    isStdoutTTY: Boolean(process.stdout.isTTY),
+    isStderrTTY,
+    columns: process.stderr.columns ?? 80,
+    canPrompt: isStdinTTY && isStderrTTY,
+    color: isStderrTTY && !process.env.NO_COLOR,
+  }
+}
+
+function printError(error: unknown, debug: boolean, stderr: NodeJS.WritableStream): void {
+  if (error instanceof CliError) {
+    stderr.write(`ssm-ssh: ${redact(error.message)}\n`)
+    if (error.hint) stderr.write(`  hint: ${redact(error.hint)}\n`)
+  } else {
+    const message = error instanceof Error ? error.message : String(error)
+    stderr.write(`ssm-ssh: internal error: ${redact(message)}\n`)
+    stderr.write('  hint: run again with --debug and report it at the project issue tracker\n')
+  }
+  if (debug) {
+    let cause: unknown = error
+    while (cause instanceof Error) {
+      stderr.write(`${redact(cause.stack ?? cause.message)}\n`)
+      cause = cause.cause
+      if (cause !== undefined) stderr.write('caused by: ')
+    }
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  quietAwsSdk(process.env)
+  const io = systemIo()
+  let debug = process.env.SSM_SSH_DEBUG === '1'
+  try {
+    const { global, command, rest } = splitArgv(argv, process.env)
+    debug = global.debug
+    if (command === 'version' || rest.includes('--version') && command === undefined) {
+      io.stdout.write(`${VERSION}\n`)
+      return 0
+    }
+    if (command === undefined || command === 'help') {
+      const topic = command === 'help' ? rest[0] : undefined
+      const entry = topic === undefined ? undefined : commands[topic]
+      io.stdout.write(formatHelp(entry === undefined ? undefined : await entry.load()))
+      if (command === undefined && !rest.includes('--help') && !rest.includes('-h')) return 2
+      return 0
+    }
+    const entry = commands[command]
+    if (entry === undefined) {
+      throw new UsageError(`unknown command "${command}"`, { hint: 'ssm-ssh help lists the commands' })
+    }
+    const cmd = await entry.load()
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.stdout.write(formatHelp(cmd))
+      return 0
+    }
+    const level: LogLevel = global.debug ? 'debug' : global.verbose ? 'verbose' : global.quiet ? 'quiet' : 'normal'
+    const sink = global.logFile ? createWriteStream(global.logFile, { flags: 'a', mode: 0o600 }) : io.stderr
+    const controller = new AbortController()
+    const onSignal = () => controller.abort(new CliError('interrupted'))
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+    const sshDirIndex = rest.indexOf('--ssh-dir')
+    const ctx: Context = {
+      io,
+      log: createLog(sink, level),
+      env: process.env,
+      signal: controller.signal,
+      now: () => new Date(),
+      global,
+      paths: resolvePaths(process.env, sshDirIndex >= 0 ? rest[sshDirIndex + 1] : undefined),
+      executable: { node: process.execPath, script: entryScript() },
+    }
+    const options = cmd.parse(rest)
+    const code = await cmd.run(options, ctx)
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    return code ?? 0
+  } catch (error) {
+    printError(error, debug, process.stderr)
+    if (error instanceof UsageError && !(error.hint ?? '').includes('help')) {
+      process.stderr.write('  (ssm-ssh help <command> shows its usage)\n')
+    }
+    return exitCodeOf(error)
+  }
+}
+
+/** The path of our CLI as invoked (bin/ssm-ssh.mjs through npm's link), for ProxyCommand lines. */
+function entryScript(): string {
+  const invoked = process.argv[1]
+  return invoked ? realpathSync(invoked) : fileURLToPath(import.meta.url)
+}
+
+const code = await main(process.argv.slice(2))
+// Let stdout drain (proxy's last SSH bytes, a JSON listing) before exiting.
+process.exitCode = code
+if (process.stdout.writableLength === 0) process.exit(code)
+else process.stdout.once('drain', () => process.exit(code))

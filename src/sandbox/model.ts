@@ -1,0 +1,138 @@
+// The sandbox's shared state: the simulated fleet, sessions, commands and keys.
+// The API (api/), the data channel (data-channel/) and the hosts (hosts/) all read and write this one
+// object; nothing else is shared between them.
+
+export type PingStatus = 'Online' | 'ConnectionLost' | 'Inactive'
+
+export interface SimInstance {
+  /** i-… (EC2, 17 hex) or mi-… (hybrid, 17 hex) */
+  id: string
+  kind: 'ec2' | 'hybrid'
+  /** SSM InstanceInformation.Name: activation DefaultInstanceName for hybrid nodes; absent for EC2 */
+  ssmName?: string
+  computerName: string
+  ipAddress: string
+  platformType: 'Linux' | 'Windows' | 'MacOS'
+  platformName: string
+  platformVersion: string
+  agentVersion: string
+  pingStatus: PingStatus
+  lastPingDateTime: Date
+  registrationDate?: Date
+  /** 'EC2Instance' | 'ManagedInstance' */
+  resourceType: 'EC2Instance' | 'ManagedInstance'
+  /** hybrid: the SSM activation id that registered it */
+  activationId?: string
+  iamRole?: string
+  /** SSM tags for mi-, EC2 tags for i- (includes Name) */
+  tags: Map<string, string>
+  /** EC2 only */
+  availabilityZone?: string
+  instanceType?: string
+  /** OS user names that exist on the host (pi, ec2-user, ubuntu …); the first is the default */
+  users: string[]
+  /** Absolute path of this instance's home directory under --state (authorized_keys live in .ssh/) */
+  home: string
+  /** Filled in when the host's SSH server starts: 127.0.0.1:<sshPort> plays its port 22 */
+  sshPort?: number
+  /** Other TCP ports the host "listens" on, mapped to loopback ports (port-forwarding documents) */
+  extraPorts?: Map<number, number>
+  /** Addresses (private hosts) reachable from this instance through remote-host port forwarding */
+  reachable?: string[]
+}
+
+/** An unmanaged host on a private network behind a gateway instance (no agent, no SSM id). */
+export interface PrivateHost {
+  /** address as seen from the gateway, e.g. 10.20.0.5 or "printer.lab" */
+  address: string
+  port: number
+  /** the instance id (or another private host's address) it is reachable from */
+  reachableFrom: string
+  users: string[]
+  home: string
+  /** loopback port of its SSH server */
+  sshPort?: number
+  /** addresses this host may forward to (direct-tcpip), all inside the sandbox's table */
+  forwardsTo: string[]
+}
+
+export type SessionStatus = 'Connected' | 'Connecting' | 'Disconnected' | 'Terminated' | 'Terminating' | 'Failed'
+
+export interface SimSession {
+  sessionId: string
+  target: string
+  documentName: string
+  /** StartSession Parameters as sent (map of string lists) */
+  parameters: Record<string, string[]>
+  reason?: string
+  owner: string
+  /** current valid token (StartSession or latest ResumeSession); single-use once a socket is open */
+  tokenValue: string
+  tokenUsed: boolean
+  status: SessionStatus
+  startDate: Date
+  endDate?: Date
+  /** set by the data channel when it attaches; TerminateSession calls it */
+  terminate?: (reason: string) => void
+}
+
+export type CommandStatus = 'Pending' | 'InProgress' | 'Delayed' | 'Success' | 'Cancelled' | 'TimedOut' | 'Failed' | 'Cancelling'
+
+export interface SimInvocation {
+  commandId: string
+  instanceId: string
+  status: CommandStatus
+  statusDetails: string
+  responseCode: number
+  stdout: string
+  stderr: string
+  /** Visible to GetCommandInvocation only after this time (InvocationDoesNotExist before) */
+  visibleAt: Date
+  requestedDateTime: Date
+  executionStartDateTime?: Date
+  executionEndDateTime?: Date
+}
+
+export interface SimCommand {
+  commandId: string
+  documentName: string
+  comment?: string
+  parameters: Record<string, string[]>
+  instanceIds: string[]
+  targets?: Array<{ Key: string; Values: string[] }>
+  requestedDateTime: Date
+  timeoutSeconds: number
+  invocations: Map<string, SimInvocation>
+}
+
+/** A key pushed by EC2 Instance Connect: valid for 60 s for one OS user. */
+export interface PushedKey {
+  instanceId: string
+  osUser: string
+  publicKey: string
+  expiresAt: Date
+}
+
+export interface RecordedRequest {
+  at: Date
+  service: 'ssm' | 'ec2-instance-connect' | 'ec2'
+  operation: string
+  status: number
+  errorCode?: string
+}
+
+export interface SandboxState {
+  region: string
+  accountId: string
+  accessKeyId: string
+  secretAccessKey: string
+  /** base directory: homes/<id>/ for every instance and private host */
+  stateDir: string
+  instances: Map<string, SimInstance>
+  privateHosts: Map<string, PrivateHost>
+  sessions: Map<string, SimSession>
+  commands: Map<string, SimCommand>
+  pushedKeys: PushedKey[]
+  requests: RecordedRequest[]
+  now(): Date
+}
