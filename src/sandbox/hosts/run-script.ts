@@ -1,0 +1,74 @@
+// Run Command on a simulated host: an AWS-RunShellScript script really runs, in the host's home.
+// The sandbox runs as one OS user, so "the host" is its home directory: HOME points there and
+// scripts that write ~/.ssh/authorized_keys change what that host's SSH server accepts.
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import type { SandboxState } from '../model.ts'
+import { prepareHome } from './index.ts'
+
+export interface ScriptResult {
+  exitCode: number
+  stdout: string
+  stderr: string
+}
+
+export type RunScript = (
+  instanceId: string,
+  script: string,
+  opts: { timeoutSeconds: number; signal: AbortSignal },
+) => Promise<ScriptResult>
+
+/** Exit code the agent reports for a script killed at its executionTimeout (it is 124 in `timeout(1)` too). */
+export const TIMED_OUT_EXIT_CODE = 124
+
+export function createRunScript(state: SandboxState): RunScript {
+  const shell = existsSync('/bin/bash') ? '/bin/bash' : '/bin/sh'
+  return async (instanceId, script, opts) => {
+    const instance = state.instances.get(instanceId)
+    if (!instance) throw new Error(`no simulated instance ${instanceId}`)
+    await prepareHome(state, instance.home)
+    return new Promise<ScriptResult>((resolve) => {
+      const child = spawn(shell, ['-c', script], {
+        cwd: instance.home,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: {
+          HOME: instance.home,
+          USER: instance.users[0] ?? 'root',
+          PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+          LANG: 'C.UTF-8',
+          SSM_SSH_SANDBOX_HOME: instance.home,
+        },
+      })
+      const out: Buffer[] = []
+      const err: Buffer[] = []
+      child.stdout.on('data', (c: Buffer) => out.push(c))
+      child.stderr.on('data', (c: Buffer) => err.push(c))
+      let timedOut = false
+      const kill = () => {
+        try {
+          if (child.pid) process.kill(-child.pid, 'SIGKILL')
+        } catch {
+          // already gone
+        }
+      }
+      const timer = setTimeout(() => {
+        timedOut = true
+        kill()
+      }, opts.timeoutSeconds * 1000)
+      opts.signal.addEventListener('abort', kill, { once: true })
+      child.on('close', (code) => {
+        clearTimeout(timer)
+        resolve({
+          exitCode: timedOut ? TIMED_OUT_EXIT_CODE : (code ?? 1),
+          stdout: Buffer.concat(out).toString('utf8'),
+          stderr: Buffer.concat(err).toString('utf8'),
+        })
+      })
+      child.on('error', (error) => {
+        clearTimeout(timer)
+        resolve({ exitCode: 127, stdout: '', stderr: error.message })
+      })
+    })
+  }
+}

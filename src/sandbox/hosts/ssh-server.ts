@@ -1,0 +1,170 @@
+// One simulated host's SSH server: ssh2 on 127.0.0.1, public-key auth against the host's own
+// authorized_keys (with OpenSSH's expiry-time option) and EC2 Instance Connect keys, commands run by
+// a real shell in the host's home.
+import { spawn } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import { type AddressInfo, connect } from 'node:net'
+import type { ParsedKey } from 'ssh2'
+import ssh2 from 'ssh2'
+import type { Log } from '../../support/log.ts'
+import { parseAuthorizedKeys } from './authorized-keys.ts'
+
+const { Server, utils } = ssh2
+
+export interface HostSpec {
+  /** instance id or private address: for logs */
+  name: string
+  users: string[]
+  home: string
+  hostKey: Buffer
+  /** keys pushed through EC2 Instance Connect that are valid right now for `user` */
+  pushedKeys(user: string): string[]
+  now(): Date
+  /** direct-tcpip (ssh -W, ProxyJump): the loopback port for an allowed address, else undefined */
+  forward?(address: string, port: number): Promise<number | undefined>
+  log?: Log
+}
+
+export interface RunningHost {
+  port: number
+  close(): Promise<void>
+}
+
+async function allowedKeys(spec: HostSpec, user: string): Promise<ParsedKey[]> {
+  let text = ''
+  try {
+    text = await readFile(`${spec.home}/.ssh/authorized_keys`, 'utf8')
+  } catch {
+    // no authorized_keys: only pushed keys can work
+  }
+  const lines = [...parseAuthorizedKeys(text, spec.now()), ...spec.pushedKeys(user)]
+  const keys: ParsedKey[] = []
+  for (const line of lines) {
+    const parsed = utils.parseKey(line)
+    if (!(parsed instanceof Error)) keys.push(Array.isArray(parsed) ? (parsed[0] as ParsedKey) : parsed)
+  }
+  return keys
+}
+
+function shellEnv(spec: HostSpec, user: string): NodeJS.ProcessEnv {
+  return {
+    HOME: spec.home,
+    USER: user,
+    LOGNAME: user,
+    SHELL: '/bin/sh',
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    LANG: 'C.UTF-8',
+    SSM_SSH_SANDBOX_HOME: spec.home,
+  }
+}
+
+export async function startSshServer(spec: HostSpec): Promise<RunningHost> {
+  const clients = new Set<ssh2.Connection>()
+  const server = new Server({ hostKeys: [spec.hostKey] }, (client) => {
+    clients.add(client)
+    client.on('close', () => clients.delete(client))
+    let user = ''
+    client.on('authentication', (ctx) => {
+      if (ctx.method !== 'publickey' || !spec.users.includes(ctx.username)) {
+        ctx.reject(['publickey'])
+        return
+      }
+      const offered = ctx.key
+      allowedKeys(spec, ctx.username).then(
+        (keys) => {
+          const match = keys.find((k) => k.getPublicSSH().equals(offered.data))
+          if (!match) return ctx.reject(['publickey'])
+          if (ctx.signature && ctx.blob) {
+            if (match.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) return ctx.reject(['publickey'])
+          }
+          user = ctx.username
+          ctx.accept()
+        },
+        () => ctx.reject(['publickey']),
+      )
+    })
+    client.on('ready', () => {
+      client.on('session', (acceptSession) => {
+        const session = acceptSession()
+        session.on('pty', (accept) => accept?.())
+        session.on('env', (accept) => accept?.())
+        session.on('window-change', (accept) => accept?.())
+        const run = (command: string | undefined, accept: () => ssh2.ServerChannel) => {
+          const channel = accept()
+          const args = command === undefined ? ['-i'] : ['-c', command]
+          const child = spawn('/bin/sh', args, { cwd: spec.home, env: shellEnv(spec, user), stdio: 'pipe' })
+          channel.pipe(child.stdin)
+          child.stdout.pipe(channel, { end: false })
+          child.stderr.pipe(channel.stderr, { end: false })
+          child.stdin.on('error', () => {})
+          let pending = 2
+          let code = 0
+          const finish = () => {
+            if (--pending > 0) return
+            channel.exit(code)
+            channel.end()
+          }
+          child.stdout.on('end', finish)
+          child.on('close', (status, signal) => {
+            code = status ?? (signal ? 128 : 1)
+            finish()
+          })
+          child.on('error', (error) => {
+            channel.stderr.write(`${error.message}\n`)
+            code = 127
+            finish()
+          })
+          channel.on('close', () => child.kill('SIGHUP'))
+        }
+        session.on('exec', (accept, _reject, info) => run(info.command, accept))
+        session.on('shell', (accept) => run(undefined, accept))
+        session.on('subsystem', (accept, reject, info) => {
+          if (info.name !== 'sftp') return reject()
+          // OpenSSH's sftp-server, where installed, serves SFTP the way a real host does.
+          const channel = accept()
+          const child = spawn('/usr/lib/openssh/sftp-server', [], {
+            cwd: spec.home,
+            env: shellEnv(spec, user),
+          })
+          channel.pipe(child.stdin)
+          child.stdout.pipe(channel)
+          child.on('error', () => channel.close())
+          child.on('close', () => channel.close())
+        })
+      })
+      client.on('tcpip', (accept, reject, info) => {
+        const forward = spec.forward
+        if (!forward) return reject()
+        forward(info.destIP, info.destPort).then(
+          (port) => {
+            if (port === undefined) return reject()
+            const socket = connect({ host: '127.0.0.1', port })
+            socket.once('connect', () => {
+              const channel = accept()
+              channel.pipe(socket).pipe(channel)
+              channel.on('close', () => socket.destroy())
+              socket.on('close', () => channel.close())
+            })
+            socket.once('error', () => reject())
+          },
+          () => reject(),
+        )
+      })
+    })
+    client.on('error', (error) => spec.log?.debug(`ssh ${spec.name}: ${error.message}`))
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => resolve())
+  })
+  const port = (server.address() as AddressInfo).port
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        // close() waits for open connections: end them.
+        for (const client of clients) client.end()
+      }),
+  }
+}
