@@ -9,12 +9,14 @@ import {
   encodeHandshakeComplete,
   encodeHandshakeRequest,
   encodeHandshakeResponse,
+  encodeOpenDataChannelInput,
   parseAcknowledgeContent,
   parseChannelClosedContent,
   parseFlag,
   parseHandshakeComplete,
   parseHandshakeRequest,
   parseHandshakeResponse,
+  parseOpenDataChannelInput,
   parseSessionTypeParameters,
 } from './payloads.ts'
 
@@ -174,5 +176,35 @@ describe('flag (§3.4)', () => {
 
   it.each([[0], [3], [5]])('rejects a %i-byte payload', (n) => {
     expect(() => parseFlag(Buffer.alloc(n))).toThrow(ProtocolError)
+  })
+})
+
+describe('OpenDataChannelInput (§1.2)', () => {
+  const text =
+    '{"MessageSchemaVersion":"1.0","RequestId":"r-1","TokenValue":"tok","ClientId":"c-1","ClientVersion":"1.2.764.0"}'
+
+  it('encodes keys in plugin order without whitespace and parses back', () => {
+    const input = parseOpenDataChannelInput(text)
+    expect(encodeOpenDataChannelInput(input)).toBe(text)
+  })
+
+  it('leaves out absent optional keys (older plugins, the agent)', () => {
+    const input = { MessageSchemaVersion: '1.0', RequestId: 'r', TokenValue: 't' }
+    expect(encodeOpenDataChannelInput(input)).toBe(
+      '{"MessageSchemaVersion":"1.0","RequestId":"r","TokenValue":"t"}',
+    )
+    expect(parseOpenDataChannelInput(Buffer.from(encodeOpenDataChannelInput(input)))).toEqual(input)
+  })
+
+  it.each([
+    ['no TokenValue', '{"MessageSchemaVersion":"1.0","RequestId":"r"}'],
+    ['a numeric RequestId', '{"MessageSchemaVersion":"1.0","RequestId":1,"TokenValue":"t"}'],
+    [
+      'a non-string ClientVersion',
+      '{"MessageSchemaVersion":"1.0","RequestId":"r","TokenValue":"t","ClientVersion":1}',
+    ],
+    ['not JSON', 'hello'],
+  ])('rejects %s', (_name, json) => {
+    expect(() => parseOpenDataChannelInput(json)).toThrow(ProtocolError)
   })
 })

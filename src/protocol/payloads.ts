@@ -8,6 +8,48 @@ import { Flags, MessageType, PayloadType, type StreamMessageType } from './const
 import { type ClientMessage, encodeMessage, ProtocolError } from './message.ts'
 
 // ---------------------------------------------------------------------------------------------------
+// §1.2 OpenDataChannelInput: the first WebSocket frame, sent as *text*
+
+export interface OpenDataChannelInput {
+  /** Always "1.0" (OPEN_DATA_CHANNEL_SCHEMA_VERSION). */
+  MessageSchemaVersion: string
+  /** Fresh UUID v4 for every open/reconnect. */
+  RequestId: string
+  TokenValue: string
+  /** UUID v4 made once per process, reused on reconnect. Absent from the agent's open frame. */
+  ClientId?: string
+  /** Omitted by plugins ≤ 1.2.650.0; ssm-ssh sends ≥ 1.2.764.0 (§1.2). */
+  ClientVersion?: string
+}
+
+/** The text of the open frame, keys in plugin order, absent optional keys left out. */
+export function encodeOpenDataChannelInput(input: OpenDataChannelInput): string {
+  return JSON.stringify({
+    MessageSchemaVersion: input.MessageSchemaVersion,
+    RequestId: input.RequestId,
+    TokenValue: input.TokenValue,
+    ClientId: input.ClientId,
+    ClientVersion: input.ClientVersion,
+  })
+}
+
+/** Parses the open frame (text or bytes); MessageSchemaVersion, RequestId and TokenValue are required. */
+export function parseOpenDataChannelInput(text: string | Uint8Array): OpenDataChannelInput {
+  const what = 'OpenDataChannelInput'
+  const o = parseObject(typeof text === 'string' ? Buffer.from(text, 'utf8') : text, what)
+  const input: OpenDataChannelInput = {
+    MessageSchemaVersion: str(o, 'MessageSchemaVersion', what),
+    RequestId: str(o, 'RequestId', what),
+    TokenValue: str(o, 'TokenValue', what),
+  }
+  const clientId = optionalStr(o, 'ClientId', what)
+  if (clientId !== undefined) input.ClientId = clientId
+  const clientVersion = optionalStr(o, 'ClientVersion', what)
+  if (clientVersion !== undefined) input.ClientVersion = clientVersion
+  return input
+}
+
+// ---------------------------------------------------------------------------------------------------
 // §4 acknowledge
 
 export interface AcknowledgeContent {
