@@ -8,7 +8,7 @@ export default defineConfig({
     // e2e tests start sandboxes and ssh clients; two cores are what every machine here has.
     maxWorkers: 2,
     env: {
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: '1',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       AWS_EC2_METADATA_DISABLED: 'true',
       NO_COLOR: '1',
     },

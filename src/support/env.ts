@@ -2,7 +2,7 @@
 
 /** The SDK warns on Node 20 at client construction; that text would land in users' ssh sessions. */
 export function quietAwsSdk(env: NodeJS.ProcessEnv): void {
-  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= '1'
+  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
 }
 
 export function isTruthy(value: string | undefined): boolean {

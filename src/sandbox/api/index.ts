@@ -1,0 +1,196 @@
+// The sandbox's AWS API on one port: SSM and EC2 Instance Connect (AWS JSON 1.1, told apart by
+// X-Amz-Target) and EC2 (Query protocol, form body with Action=…, XML replies) — aws-api-notes.md §1.
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Faults } from '../faults.ts'
+import type { SandboxState } from '../model.ts'
+import { describeInstances } from './ec2.ts'
+import { sendSshPublicKey } from './eic.ts'
+import { ApiError, type Protocol, xmlEscape } from './errors.ts'
+import { verifySignature } from './sigv4.ts'
+import { getCommandInvocation, listCommandInvocations, type RunScript, sendCommand } from './ssm-commands.ts'
+import {
+  describeInstanceInformation,
+  describeInstanceProperties,
+  getConnectionStatus,
+} from './ssm-instances.ts'
+import { describeSessions, resumeSession, startSession, terminateSession } from './ssm-sessions.ts'
+import { addTagsToResource, listTagsForResource } from './ssm-tags.ts'
+import type { Body } from './validate.ts'
+
+export type { RunScript } from './ssm-commands.ts'
+
+export interface ApiOptions {
+  faults: Faults
+  latencyMs: number
+  random: () => number
+  /** http://127.0.0.1:PORT — the base of StreamUrls */
+  publicEndpoint: () => string
+  runScript: RunScript
+}
+
+type JsonOperation = (
+  state: SandboxState,
+  body: Body,
+  ctx: { requestId: string; options: ApiOptions },
+) => unknown
+
+const ssmOperations: Record<string, JsonOperation> = {
+  DescribeInstanceInformation: (s, b, c) => describeInstanceInformation(s, b, c.options.faults.sparse),
+  DescribeInstanceProperties: (s, b) => describeInstanceProperties(s, b),
+  GetConnectionStatus: (s, b) => getConnectionStatus(s, b),
+  ListTagsForResource: (s, b) => listTagsForResource(s, b),
+  AddTagsToResource: (s, b) => addTagsToResource(s, b),
+  StartSession: (s, b, c) => startSession(s, b, c.options.publicEndpoint()),
+  ResumeSession: (s, b, c) => resumeSession(s, b, c.options.publicEndpoint()),
+  TerminateSession: (s, b) => terminateSession(s, b),
+  DescribeSessions: (s, b) => describeSessions(s, b),
+  SendCommand: (s, b, c) => sendCommand(s, b, c.options.runScript),
+  GetCommandInvocation: (s, b) => getCommandInvocation(s, b),
+  ListCommandInvocations: (s, b) => listCommandInvocations(s, b),
+}
+
+const eicOperations: Record<string, JsonOperation> = {
+  SendSSHPublicKey: (s, b, c) => sendSshPublicKey(s, b, c.requestId),
+}
+
+const targets: Record<
+  string,
+  { service: 'ssm' | 'ec2-instance-connect'; operations: Record<string, JsonOperation> }
+> = {
+  AmazonSSM: { service: 'ssm', operations: ssmOperations },
+  AWSEC2InstanceConnectService: { service: 'ec2-instance-connect', operations: eicOperations },
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => resolve(Buffer.concat(chunks)))
+    req.on('error', reject)
+  })
+}
+
+function sendJson(res: ServerResponse, status: number, requestId: string, body: unknown): void {
+  const text = JSON.stringify(body)
+  res.writeHead(status, {
+    'x-amzn-RequestId': requestId,
+    'Content-Type': 'application/x-amz-json-1.1',
+    'Content-Length': Buffer.byteLength(text),
+    Date: new Date().toUTCString(),
+  })
+  res.end(text)
+}
+
+function sendError(res: ServerResponse, protocol: Protocol, requestId: string, error: ApiError): void {
+  if (protocol === 'json') {
+    const body: Record<string, unknown> = { __type: error.code, ...error.extra }
+    if (error.messageKey) body[error.messageKey] = error.message
+    sendJson(res, error.status, requestId, body)
+    return
+  }
+  const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${xmlEscape(error.code)}</Code><Message>${xmlEscape(error.message)}</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>`
+  res.writeHead(error.status, {
+    'Content-Type': 'text/xml;charset=UTF-8',
+    'Content-Length': Buffer.byteLength(xml),
+    Date: new Date().toUTCString(),
+  })
+  res.end(xml)
+}
+
+const throttleError: Record<string, ApiError> = {
+  ssm: new ApiError('ThrottlingException', 'Rate exceeded', 400),
+  'ec2-instance-connect': new ApiError('ThrottlingException', 'Rate exceeded', 429),
+  ec2: new ApiError('RequestLimitExceeded', 'Request limit exceeded.', 503),
+}
+
+export function createApiHandler(
+  state: SandboxState,
+  options: ApiOptions,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const requestId = randomUUID()
+    const target = String(req.headers['x-amz-target'] ?? '')
+    const protocol: Protocol = target ? 'json' : 'query'
+    let service: 'ssm' | 'ec2-instance-connect' | 'ec2' = 'ssm'
+    let operation = 'Unknown'
+    const record = (status: number, errorCode?: string) =>
+      state.requests.push({
+        at: state.now(),
+        service,
+        operation,
+        status,
+        ...(errorCode ? { errorCode } : {}),
+      })
+    try {
+      const body = await readBody(req)
+      if (options.latencyMs > 0) await new Promise((r) => setTimeout(r, options.latencyMs))
+      if (req.method !== 'POST') throw new ApiError('UnknownOperationException', '', 404)
+      const path = (req.url ?? '/').split('?')[0] as string
+      const signedService = verifySignature(
+        { method: 'POST', path, headers: req.headers, body },
+        state,
+        protocol,
+        state.now(),
+      )
+      if (protocol === 'json') {
+        const [prefix = '', op = ''] = target.split('.')
+        const entry = targets[prefix]
+        operation = op
+        if (entry) service = entry.service
+        const fn = entry?.operations[op]
+        if (!entry || !fn || signedService !== entry.service)
+          throw new ApiError('UnknownOperationException', '', 400, null)
+        if (options.faults.throttle > 0 && options.random() < options.faults.throttle)
+          throw throttleError[service] as ApiError
+        let parsed: Body
+        try {
+          const text = body.toString('utf8')
+          parsed = text.trim() === '' ? {} : (JSON.parse(text) as Body)
+          if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+            throw new Error('not an object')
+        } catch {
+          throw new ApiError(
+            'SerializationException',
+            'Start of structure or map found where not expected.',
+            400,
+          )
+        }
+        const out = fn(state, parsed, { requestId, options })
+        record(200)
+        sendJson(res, 200, requestId, out)
+        return
+      }
+      service = 'ec2'
+      const form = new URLSearchParams(body.toString('utf8'))
+      operation = form.get('Action') ?? 'Unknown'
+      if (options.faults.throttle > 0 && options.random() < options.faults.throttle)
+        throw throttleError.ec2 as ApiError
+      if (operation !== 'DescribeInstances' || signedService !== 'ec2') {
+        throw new ApiError('InvalidAction', `The action ${operation} is not valid for this web service.`, 400)
+      }
+      const xml = describeInstances(state, form, requestId)
+      record(200)
+      res.writeHead(200, {
+        'Content-Type': 'text/xml;charset=UTF-8',
+        'Content-Length': Buffer.byteLength(xml),
+        Date: new Date().toUTCString(),
+      })
+      res.end(xml)
+    } catch (error) {
+      const apiError =
+        error instanceof ApiError
+          ? error
+          : new ApiError(
+              protocol === 'json' ? 'InternalServerError' : 'InternalError',
+              'An internal error occurred.',
+              500,
+            )
+      record(apiError.status, apiError.code)
+      sendError(res, protocol, requestId, apiError)
+    }
+  }
+  return (req, res) => {
+    handle(req, res).catch(() => res.destroy())
+  }
+}

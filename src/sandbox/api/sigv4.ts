@@ -1,0 +1,105 @@
+// SigV4 verification (aws-api-notes.md §1.7, §1.10): the sandbox only accepts requests signed with
+// the credentials it printed, so a client that would fail against AWS fails here too.
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
+import type { IncomingHttpHeaders } from 'node:http'
+import { ApiError, type Protocol } from './errors.ts'
+
+const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex')
+const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data).digest()
+
+export interface SignedRequest {
+  method: string
+  path: string
+  headers: IncomingHttpHeaders
+  body: Buffer
+}
+
+export interface Credentials {
+  accessKeyId: string
+  secretAccessKey: string
+}
+
+/** Returns the signing service name from the credential scope. */
+export function verifySignature(
+  req: SignedRequest,
+  creds: Credentials,
+  protocol: Protocol,
+  now: Date,
+): string {
+  const fail = (jsonCode: string, queryCode: string, message: string) =>
+    new ApiError(protocol === 'json' ? jsonCode : queryCode, message, protocol === 'json' ? 400 : 401)
+  const auth = req.headers.authorization
+  if (typeof auth !== 'string' || auth === '') {
+    throw fail(
+      'MissingAuthenticationTokenException',
+      'MissingAuthenticationToken',
+      'Missing Authentication Token',
+    )
+  }
+  const m =
+    /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(
+      auth,
+    )
+  if (!m)
+    throw fail(
+      'IncompleteSignatureException',
+      'IncompleteSignature',
+      `Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters.`,
+    )
+  const [, keyId, date, region, service, signedHeaders, signature] = m as unknown as string[]
+  if (keyId !== creds.accessKeyId) {
+    throw fail(
+      'UnrecognizedClientException',
+      'AuthFailure',
+      'The security token included in the request is invalid.',
+    )
+  }
+  const amzDate = String(req.headers['x-amz-date'] ?? '')
+  const t = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(amzDate)
+  if (!t)
+    throw fail(
+      'IncompleteSignatureException',
+      'IncompleteSignature',
+      "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+    )
+  const signedAt = Date.UTC(
+    Number(t[1]),
+    Number(t[2]) - 1,
+    Number(t[3]),
+    Number(t[4]),
+    Number(t[5]),
+    Number(t[6]),
+  )
+  if (Math.abs(now.getTime() - signedAt) > 5 * 60_000) {
+    throw fail(
+      'InvalidSignatureException',
+      'RequestExpired',
+      `Signature expired: ${amzDate} is now earlier than the allowed time window.`,
+    )
+  }
+  const names = (signedHeaders as string).split(';')
+  const canonicalHeaders = names
+    .map((name) => {
+      const value = req.headers[name]
+      const text = Array.isArray(value) ? value.join(',') : (value ?? '')
+      return `${name}:${text.trim().replace(/\s+/g, ' ')}\n`
+    })
+    .join('')
+  const canonical = [req.method, req.path, '', canonicalHeaders, signedHeaders, sha256(req.body)].join('\n')
+  const scope = `${date}/${region}/${service}/aws4_request`
+  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n')
+  let key = hmac(`AWS4${creds.secretAccessKey}`, date as string)
+  key = hmac(key, region as string)
+  key = hmac(key, service as string)
+  key = hmac(key, 'aws4_request')
+  const expected = createHmac('sha256', key).update(toSign).digest()
+  const given = Buffer.from(signature as string, 'hex')
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    throw fail(
+      'InvalidSignatureException',
+      'SignatureDoesNotMatch',
+      'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+    )
+  }
+  return service as string
+}
