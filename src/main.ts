@@ -1,14 +1,13 @@
 // argv → command, builds the Context, error → exit code. The only file that touches process.exit,
 // process.stdout and the console.
-import { createWriteStream } from 'node:fs'
-import { realpathSync } from 'node:fs'
+import { createWriteStream, realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Context } from './cli/command.ts'
 import { commands } from './cli/commands.ts'
 import { splitArgv } from './cli/global-flags.ts'
 import { formatHelp } from './cli/help.ts'
-import { CliError, exitCodeOf, UsageError } from './support/errors.ts'
 import { quietAwsSdk } from './support/env.ts'
+import { CliError, exitCodeOf, UsageError } from './support/errors.ts'
 import type { Io } from './support/io.ts'
 import { createLog, type LogLevel } from './support/log.ts'
 import { resolvePaths } from './support/paths.ts'
@@ -57,7 +56,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     const { global, command, rest } = splitArgv(argv, process.env)
     debug = global.debug
-    if (command === 'version' || rest.includes('--version') && command === undefined) {
+    if (command === 'version' || (rest.includes('--version') && command === undefined)) {
       io.stdout.write(`${VERSION}\n`)
       return 0
     }
@@ -77,12 +76,19 @@ async function main(argv: string[]): Promise<number> {
       io.stdout.write(formatHelp(cmd))
       return 0
     }
-    const level: LogLevel = global.debug ? 'debug' : global.verbose ? 'verbose' : global.quiet ? 'quiet' : 'normal'
+    const level: LogLevel = global.debug
+      ? 'debug'
+      : global.verbose
+        ? 'verbose'
+        : global.quiet
+          ? 'quiet'
+          : 'normal'
     const sink = global.logFile ? createWriteStream(global.logFile, { flags: 'a', mode: 0o600 }) : io.stderr
     const controller = new AbortController()
     const onSignal = () => controller.abort(new CliError('interrupted'))
-    process.once('SIGINT', onSignal)
-    process.once('SIGTERM', onSignal)
+    // ssh ends its ProxyCommand with SIGHUP; Ctrl-C and kill with SIGINT/SIGTERM.
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+    for (const s of signals) process.once(s, onSignal)
     const sshDirIndex = rest.indexOf('--ssh-dir')
     const ctx: Context = {
       io,
@@ -96,8 +102,7 @@ async function main(argv: string[]): Promise<number> {
     }
     const options = cmd.parse(rest)
     const code = await cmd.run(options, ctx)
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+    for (const s of signals) process.off(s, onSignal)
     return code ?? 0
   } catch (error) {
     printError(error, debug, process.stderr)

@@ -13,6 +13,8 @@ export interface AwsSettings {
   endpoint?: string
   /** retry attempts including the first (SDK default 3) */
   maxAttempts?: number
+  /** static credentials (the demo's sandbox); otherwise the SDK's default chain */
+  credentials?: Credentials
 }
 
 export interface Credentials {
@@ -38,6 +40,7 @@ function commonConfig(settings: AwsSettings) {
     ...(settings.region ? { region: settings.region } : {}),
     ...(settings.profile ? { profile: settings.profile } : {}),
     ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
+    ...(settings.credentials ? { credentials: settings.credentials } : {}),
     maxAttempts: settings.maxAttempts ?? 5,
   }
 }

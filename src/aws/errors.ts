@@ -23,9 +23,27 @@ const credentialErrors = new Set([
   'MissingAuthenticationToken',
   'RequestExpired',
 ])
-const deniedErrors = new Set(['AccessDeniedException', 'AccessDenied', 'UnauthorizedOperation', 'AuthException'])
-const throttleErrors = new Set(['ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException', 'Throttling'])
-const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH'])
+const deniedErrors = new Set([
+  'AccessDeniedException',
+  'AccessDenied',
+  'UnauthorizedOperation',
+  'AuthException',
+])
+const throttleErrors = new Set([
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+  'Throttling',
+])
+const networkCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+])
 
 export interface TranslateContext {
   /** e.g. "StartSession on mi-0123…" */
@@ -40,7 +58,10 @@ export function translateAwsError(error: unknown, context: TranslateContext): Cl
   const name = e.name ?? ''
   const message = (e.message ?? String(error)).split('\n')[0] ?? ''
   const profileFlag = context.profile ? ` --profile ${context.profile}` : ''
-  if (name === 'CredentialsProviderError' || /Could not load credentials|Unable to locate credentials/i.test(message)) {
+  if (
+    name === 'CredentialsProviderError' ||
+    /Could not load credentials|Unable to locate credentials/i.test(message)
+  ) {
     return new AuthError('no AWS credentials found', {
       hint: `run "aws sso login${profileFlag}", or set AWS_PROFILE / AWS_ACCESS_KEY_ID`,
       cause: error,
@@ -72,10 +93,13 @@ export function translateAwsError(error: unknown, context: TranslateContext): Cl
   }
   const code = (error as { code?: string }).code ?? ''
   if (networkCodes.has(code) || /ECONNREFUSED|ENOTFOUND|socket hang up/.test(message)) {
-    return new SessionError(`cannot reach the AWS endpoint${context.endpoint ? ` ${context.endpoint}` : ''} (${code || message})`, {
-      hint: 'check the network, or that the sandbox is running when AWS_ENDPOINT_URL points at it',
-      cause: error,
-    })
+    return new SessionError(
+      `cannot reach the AWS endpoint${context.endpoint ? ` ${context.endpoint}` : ''} (${code || message})`,
+      {
+        hint: 'check the network, or that the sandbox is running when AWS_ENDPOINT_URL points at it',
+        cause: error,
+      },
+    )
   }
   if (name === 'TargetNotConnected') {
     return new TargetError(`${message || 'the target is not connected'}`, {

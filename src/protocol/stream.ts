@@ -150,6 +150,34 @@ export class ReliableStream {
     return [oldest.frame]
   }
 
+  /**
+   * Every unacked message whose RTO has elapsed, oldest first, timers restarted. ssm-ssh's client uses
+   * this instead of dueForResend: with many messages in flight, resending only the oldest per RTO (what
+   * the plugin and agent do, §6.3) turns a few lost frames into seconds of stall.
+   */
+  allDueForResend(): Buffer[] {
+    const now = this.#now()
+    const due: Buffer[] = []
+    for (const entry of this.#outgoing.values()) {
+      if (now - entry.lastSentTime <= this.#rto) continue
+      if (entry.resendAttempts >= this.#maxResendAttempts)
+        throw new ResendLimitError(entry.sequenceNumber, entry.resendAttempts)
+      entry.resendAttempts++
+      entry.lastSentTime = now
+      due.push(entry.frame)
+    }
+    return due
+  }
+
+  /** Every unacked frame, oldest first, timers restarted: to resend at once on a new socket (§7.3). */
+  resendAll(): Buffer[] {
+    const now = this.#now()
+    return [...this.#outgoing.values()].map((entry) => {
+      entry.lastSentTime = now
+      return entry.frame
+    })
+  }
+
   /** Stream messages sent and not yet acknowledged. */
   get unacknowledged(): number {
     return this.#outgoing.size

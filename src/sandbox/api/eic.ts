@@ -29,10 +29,10 @@ export function sendSshPublicKey(state: SandboxState, body: Body, requestId: str
     )
   }
   const instance = state.instances.get(body.InstanceId as string)
-  if (!instance || instance.kind !== 'ec2') {
+  if (instance?.kind !== 'ec2') {
     throw new ApiError('EC2InstanceNotFoundException', `Instance ${body.InstanceId} not found.`, 404)
   }
-  if (body.AvailabilityZone !== undefined && body.AvailabilityZone !== instance.availabilityZone) {
+  if (body.AvailabilityZone !== undefined && body.AvailabilityZone !== instance?.availabilityZone) {
     throw new ApiError(
       'EC2InstanceNotFoundException',
       `Instance ${body.InstanceId} not found in ${body.AvailabilityZone}.`,

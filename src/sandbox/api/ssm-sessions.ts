@@ -53,11 +53,9 @@ export function startSession(state: SandboxState, body: Body, endpoint: string) 
   const instance = state.instances.get(target)
   // AWS answers TargetNotConnected for offline nodes, for agents too old for the document, and for
   // ids of other accounts or Regions alike (§2.2).
-  if (
-    !instance ||
-    instance.pingStatus !== 'Online' ||
-    compareVersions(instance.agentVersion, doc.minAgent) < 0
-  ) {
+  const connected =
+    instance?.pingStatus === 'Online' && compareVersions(instance.agentVersion, doc.minAgent) >= 0
+  if (!connected) {
     throw awsError('TargetNotConnected', `${target} is not connected.`)
   }
   const sessionId = `${CALLER}-${randomBytes(9).toString('hex').slice(0, 17)}`

@@ -1,0 +1,250 @@
+// ssm-ssh proxy <target> [port]: the OpenSSH ProxyCommand. stdout carries SSH bytes and nothing
+// else; every word for people goes to stderr (or --log-file). This is the hot path: it loads only the
+// SSM client, the transport and the resolver, never the picker, ssh-config or the sandbox.
+import { hostname, userInfo } from 'node:os'
+import { parseArgs } from 'node:util'
+import type { AwsClients } from '../aws/clients.ts'
+import type { Command, Context } from '../cli/command.ts'
+import { INSTANCE_ID } from '../domain/resolve.ts'
+import { type CliError, SessionError, TargetError, UsageError } from '../support/errors.ts'
+import { CLIENT_VERSION } from '../support/version.ts'
+
+export type Transport = 'native' | 'plugin'
+
+export interface ProxyOptions {
+  target: string
+  port: number
+  transport: Transport
+  /** a managed jump instance: forward to target:port as seen from it (AWS-StartPortForwardingSessionToRemoteHost) */
+  via?: string
+  reason?: string
+  pluginPath?: string
+}
+
+export function parse(argv: string[]): ProxyOptions {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      transport: { type: 'string' },
+      via: { type: 'string' },
+      reason: { type: 'string' },
+      plugin: { type: 'string' },
+    },
+  })
+  const [target, portText, extra] = positionals
+  if (target === undefined || target === '') {
+    throw new UsageError('proxy needs a target', { hint: 'ProxyCommand ssm-ssh proxy %h %p' })
+  }
+  if (extra !== undefined)
+    throw new UsageError(`unexpected argument "${extra}"`, { hint: 'usage: ssm-ssh proxy <target> [port]' })
+  const port = portText === undefined ? 22 : Number(portText)
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UsageError(`port "${portText}" is not a number from 1 to 65535`, {
+      hint: 'ProxyCommand ssm-ssh proxy %h %p',
+    })
+  }
+  const transport = values.transport ?? 'native'
+  if (transport !== 'native' && transport !== 'plugin') {
+    throw new UsageError(`--transport ${transport} is not native or plugin`, {
+      hint: 'use --transport native (default) or --transport plugin',
+    })
+  }
+  if (
+    values.reason !== undefined &&
+    (values.reason.length < 1 || values.reason.length > 256 || /[\r\n]/.test(values.reason))
+  ) {
+    throw new UsageError('--reason must be one line of 1 to 256 characters', { hint: 'shorten the reason' })
+  }
+  if (values.plugin !== undefined && transport !== 'plugin') {
+    throw new UsageError('--plugin goes with --transport plugin', {
+      hint: 'add --transport plugin, or drop --plugin',
+    })
+  }
+  return {
+    target,
+    port,
+    transport,
+    ...(values.via !== undefined ? { via: values.via } : {}),
+    ...(values.reason !== undefined ? { reason: values.reason } : {}),
+    ...(values.plugin !== undefined ? { pluginPath: values.plugin } : {}),
+  }
+}
+
+/** AWS logs nothing inside an SSH session, so say who connected from where and to what. */
+export function defaultReason(options: ProxyOptions, env: NodeJS.ProcessEnv): string {
+  let who = env.USER ?? env.LOGNAME ?? 'unknown'
+  try {
+    who = userInfo().username
+  } catch {
+    // no passwd entry (containers): keep the environment's name
+  }
+  const where = options.via ? ` via ${options.via}` : ''
+  const text = `ssm-ssh: ${who}@${hostname()} ssh to ${options.target}:${options.port}${where}`
+  // StartSession Reason: ^.{1,256}$ (aws-api-notes.md §2.2)
+  return text.replace(/[\r\n]/g, ' ').slice(0, 256)
+}
+
+export const proxy: Command<ProxyOptions> = {
+  name: 'proxy',
+  summary: 'OpenSSH ProxyCommand: carry ssh over a Session Manager session',
+  usage: 'ssm-ssh proxy <target> [port] [--transport native|plugin] [--via <jump>] [--reason TEXT]',
+  examples: [
+    'ProxyCommand ssm-ssh proxy %h %p            (in ~/.ssh/config)',
+    'ProxyCommand ssm-ssh proxy --via pi-gateway %h %p',
+  ],
+  parse,
+  run: (options, ctx) => runProxy(options, ctx),
+}
+
+/** Minimum agent per document (aws-api-notes.md §3), to explain TargetNotConnected. */
+const MIN_AGENT: Record<string, string> = {
+  'AWS-StartSSHSession': '2.3.672.0',
+  'AWS-StartPortForwardingSessionToRemoteHost': '3.1.1374.0',
+}
+
+function olderThan(a: string, b: string): boolean {
+  const pa = a.split('.').map(Number)
+  const pb = b.split('.').map(Number)
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0)
+    if (d !== 0) return d < 0
+  }
+  return false
+}
+
+async function resolveId(target: string, clients: AwsClients, ctx: Context): Promise<string> {
+  if (INSTANCE_ID.test(target)) return target
+  const { listInstances } = await import('../aws/instances.ts')
+  const { requireTarget } = await import('../domain/resolve.ts')
+  return requireTarget(target, await listInstances(clients), ctx.now()).id
+}
+
+/** StartSession said TargetNotConnected: say which of offline / agent too old / unknown it is. */
+async function explainNotConnected(
+  error: CliError,
+  id: string,
+  documentName: string,
+  clients: AwsClients,
+): Promise<CliError> {
+  const { describeInstance } = await import('../aws/instances.ts')
+  const info = await describeInstance(clients, id)
+  const min = MIN_AGENT[documentName] ?? '0'
+  if (info && info.pingStatus === 'Online' && olderThan(info.agentVersion, min)) {
+    return new TargetError(
+      `${id} runs SSM Agent ${info.agentVersion}; ${documentName} needs ${min} or newer`,
+      {
+        hint: 'update the agent on the instance (e.g. via AWS-UpdateSSMAgent)',
+        cause: error,
+      },
+    )
+  }
+  if (info && info.pingStatus !== 'Online') {
+    return new TargetError(
+      `${id} is offline (${info.pingStatus}, last ping ${info.lastPing?.toISOString() ?? 'never'})`,
+      {
+        hint: 'power it on or check its network and SSM agent',
+        cause: error,
+      },
+    )
+  }
+  return error
+}
+
+async function runProxy(options: ProxyOptions, ctx: Context): Promise<number> {
+  if (ctx.io.isStdinTTY) {
+    throw new UsageError(
+      'ssm-ssh proxy is an OpenSSH ProxyCommand and speaks SSH on stdin/stdout, not to a terminal',
+      {
+        hint: `use: ssh -o ProxyCommand="ssm-ssh proxy %h %p" ${options.target}`,
+      },
+    )
+  }
+  const { createAwsClients } = await import('../aws/clients.ts')
+  const clients = createAwsClients({
+    ...(ctx.global.profile ? { profile: ctx.global.profile } : {}),
+    ...(ctx.global.region ? { region: ctx.global.region } : {}),
+    ...(ctx.global.endpoint ? { endpoint: ctx.global.endpoint } : {}),
+  })
+  const { startSession, resumeSession, terminateSession } = await import('../aws/sessions.ts')
+  const jump = options.via === undefined ? undefined : await resolveId(options.via, clients, ctx)
+  const target = jump ?? (await resolveId(options.target, clients, ctx))
+  const documentName = jump ? 'AWS-StartPortForwardingSessionToRemoteHost' : 'AWS-StartSSHSession'
+  const parameters: Record<string, string[]> = jump
+    ? { host: [options.target], portNumber: [String(options.port)] }
+    : { portNumber: [String(options.port)] }
+  const reason = options.reason ?? defaultReason(options, ctx.env)
+  ctx.log.verbose(`starting ${documentName} on ${target}`)
+  let ticket: Awaited<ReturnType<typeof startSession>>
+  try {
+    ticket = await startSession(clients, { target, documentName, parameters, reason })
+  } catch (error) {
+    if (error instanceof TargetError && (error.cause as Error | undefined)?.name === 'TargetNotConnected') {
+      throw await explainNotConnected(error, target, documentName, clients)
+    }
+    throw error
+  }
+  ctx.log.verbose(`session ${ticket.sessionId} started`)
+  const terminate = () =>
+    terminateSession(clients, ticket.sessionId).catch((e: Error) =>
+      ctx.log.debug(`TerminateSession: ${e.message}`),
+    )
+
+  if (options.transport === 'plugin') {
+    const { runPlugin } = await import('../transport/plugin.ts')
+    const credentials = await clients.credentials()
+    const endpoint = (await clients.endpoint()) ?? `https://ssm.${await clients.region()}.amazonaws.com`
+    return runPlugin({
+      startSessionResponse: ticket.raw as { SessionId: string; TokenValue: string; StreamUrl: string },
+      region: await clients.region(),
+      ...(ctx.global.profile ? { profile: ctx.global.profile } : {}),
+      startSessionRequest: {
+        Target: target,
+        DocumentName: documentName,
+        Parameters: parameters,
+        Reason: reason,
+      },
+      endpoint,
+      env: {
+        ...ctx.env,
+        AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+        ...(credentials.sessionToken ? { AWS_SESSION_TOKEN: credentials.sessionToken } : {}),
+      },
+      ...(options.pluginPath ? { pluginPath: options.pluginPath } : {}),
+      stdin: ctx.io.stdin,
+      stdout: ctx.io.stdout,
+      stderr: ctx.io.stderr,
+    })
+  }
+
+  const { DataChannelSession } = await import('../transport/data-channel-session.ts')
+  const { bridgeStdio } = await import('../transport/stdio-bridge.ts')
+  const session = new DataChannelSession({
+    streamUrl: ticket.streamUrl,
+    tokenValue: ticket.tokenValue,
+    sessionId: ticket.sessionId,
+    clientVersion: CLIENT_VERSION,
+    resume: () => resumeSession(clients, ticket.sessionId),
+    log: ctx.log,
+  })
+  // ssh ends its ProxyCommand with SIGHUP/SIGTERM: close the session on the service too.
+  const onAbort = () => session.destroy()
+  ctx.signal.addEventListener('abort', onAbort, { once: true })
+  try {
+    await session.open()
+  } catch (error) {
+    await terminate()
+    throw error
+  }
+  const result = await bridgeStdio(session, ctx.io.stdin, ctx.io.stdout)
+  ctx.signal.removeEventListener('abort', onAbort)
+  await terminate()
+  if (!result.localEnd && result.reason) {
+    throw new SessionError(`the session ended: ${result.reason}`, {
+      hint: 'the instance closed the connection; check that sshd runs on that port',
+    })
+  }
+  return 0
+}

@@ -1,0 +1,121 @@
+// ssm-ssh sandbox: the local Session Manager emulator in the foreground, for tests, the demo and
+// anyone who wants to point the AWS SDK or CLI at a fleet that does not exist.
+import { parseArgs } from 'node:util'
+import type { Command } from '../cli/command.ts'
+import { type Faults, parseFaults } from '../sandbox/faults.ts'
+import { UsageError } from '../support/errors.ts'
+
+export interface SandboxCommandOptions {
+  port: number
+  fleet: number
+  seed: number
+  latencyMs: number
+  faults: Faults
+  pace: boolean
+  stateDir?: string
+  authorizedKeyFile?: string
+  sshTarget?: { host: string; port: number }
+}
+
+function parseInteger(
+  flag: string,
+  value: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined) return fallback
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new UsageError(`${flag} ${value} is not a whole number from ${min} to ${max}`, {
+      hint: `e.g. ${flag} ${fallback}`,
+    })
+  }
+  return n
+}
+
+export function parse(argv: string[]): SandboxCommandOptions {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      port: { type: 'string' },
+      fleet: { type: 'string' },
+      seed: { type: 'string' },
+      'latency-ms': { type: 'string' },
+      faults: { type: 'string' },
+      pace: { type: 'string' },
+      state: { type: 'string' },
+      'authorized-key': { type: 'string' },
+      'ssh-target': { type: 'string' },
+    },
+  })
+  if (positionals.length > 0)
+    throw new UsageError(`unexpected argument "${positionals[0]}"`, {
+      hint: 'ssm-ssh sandbox takes flags only',
+    })
+  const pace = values.pace ?? 'agent'
+  if (pace !== 'agent' && pace !== 'off')
+    throw new UsageError(`--pace ${pace} is not agent or off`, {
+      hint: 'use --pace agent (default) or --pace off',
+    })
+  let sshTarget: SandboxCommandOptions['sshTarget']
+  if (values['ssh-target'] !== undefined) {
+    const m = /^([^:\s]+):(\d{1,5})$/.exec(values['ssh-target'])
+    if (!m)
+      throw new UsageError(`--ssh-target ${values['ssh-target']} is not HOST:PORT`, {
+        hint: 'e.g. --ssh-target 127.0.0.1:2222',
+      })
+    sshTarget = { host: m[1] as string, port: Number(m[2]) }
+  }
+  return {
+    port: parseInteger('--port', values.port, 0, 0, 65535),
+    fleet: parseInteger('--fleet', values.fleet, 12, 1, 100_000),
+    seed: parseInteger('--seed', values.seed, 1, 0, 2 ** 31),
+    latencyMs: parseInteger('--latency-ms', values['latency-ms'], 0, 0, 60_000),
+    faults: parseFaults(values.faults),
+    pace: pace === 'agent',
+    ...(values.state !== undefined ? { stateDir: values.state } : {}),
+    ...(values['authorized-key'] !== undefined ? { authorizedKeyFile: values['authorized-key'] } : {}),
+    ...(sshTarget ? { sshTarget } : {}),
+  }
+}
+
+export const sandbox: Command<SandboxCommandOptions> = {
+  name: 'sandbox',
+  summary: 'run the local Session Manager sandbox in the foreground',
+  usage:
+    'ssm-ssh sandbox [--port N] [--fleet N] [--seed N] [--latency-ms N] [--faults SPEC] [--pace agent|off] [--state DIR] [--authorized-key FILE.pub] [--ssh-target HOST:PORT]',
+  examples: [
+    'ssm-ssh sandbox --fleet 200 --authorized-key ~/.ssh/id_ed25519.pub',
+    'ssm-ssh sandbox --faults drop=0.02,dup=0.02,reorder=0.05,disconnect=5s --seed 7',
+  ],
+  parse,
+  async run(options, ctx) {
+    const { startSandbox } = await import('../sandbox/sandbox.ts')
+    const box = await startSandbox({
+      port: options.port,
+      fleet: options.fleet,
+      seed: options.seed,
+      latencyMs: options.latencyMs,
+      faults: options.faults,
+      pace: options.pace,
+      ...(options.stateDir ? { stateDir: options.stateDir } : {}),
+      ...(options.authorizedKeyFile ? { authorizedKeyFile: options.authorizedKeyFile } : {}),
+      ...(options.sshTarget ? { sshTarget: options.sshTarget } : {}),
+      region: ctx.global.region ?? 'eu-west-1',
+      log: ctx.log,
+    })
+    ctx.io.stdout.write(
+      `${JSON.stringify({ endpoint: box.endpoint, region: box.region, accessKeyId: box.accessKeyId, secretAccessKey: box.secretAccessKey })}\n`,
+    )
+    ctx.log.info(`sandbox ready: ${box.state.instances.size} instances at ${box.endpoint} (Ctrl-C stops it)`)
+    await new Promise<void>((resolve) => {
+      if (ctx.signal.aborted) resolve()
+      ctx.signal.addEventListener('abort', () => resolve(), { once: true })
+    })
+    await box.close()
+    return 0
+  },
+}

@@ -1,0 +1,349 @@
+// One session's data channel as the service and the agent play it (session-protocol.md §12.1):
+// handshake, then SSH bytes between the client's websocket and the target's TCP connection, with
+// acknowledgements, retransmission, pacing, faults, and reconnection on a new socket.
+import type { Socket } from 'node:net'
+import type WebSocket from 'ws'
+import {
+  ActionStatus,
+  ActionType,
+  FlagCode,
+  MessageType,
+  PayloadType,
+  RESEND_TICK_MS,
+  SessionTypeName,
+} from '../../protocol/constants.ts'
+import { type ClientMessage, parseMessage } from '../../protocol/message.ts'
+import {
+  encodeChannelClosed,
+  encodeHandshakeComplete,
+  encodeHandshakeRequest,
+  parseAcknowledgeContent,
+  parseFlag,
+  parseHandshakeResponse,
+} from '../../protocol/payloads.ts'
+import { chunk, ReliableStream } from '../../protocol/stream.ts'
+import type { Log } from '../../support/log.ts'
+import type { Faults } from '../faults.ts'
+import type { SimSession } from '../model.ts'
+
+/** The agent stops reading the target while this many of its messages are unacknowledged [U]. */
+export const AGENT_WINDOW_MESSAGES = 256
+const HANDSHAKE_TIMEOUT_MS = 15_000
+const DRAIN_BEFORE_CLOSE_MS = 2_000
+
+export interface ChannelOptions {
+  faults: Faults
+  random: () => number
+  pace: boolean
+  agentVersion: string
+  idleTimeoutMs: number
+  dialTarget: (session: SimSession) => Promise<Socket>
+  log?: Log
+  onEnd: () => void
+}
+
+type Phase = 'handshake' | 'connecting' | 'data' | 'closing' | 'closed'
+
+export class AgentChannel {
+  readonly #session: SimSession
+  readonly #opts: ChannelOptions
+  readonly #stream = new ReliableStream({ now: () => Date.now(), outgoingType: MessageType.OutputStreamData })
+  #ws: WebSocket | undefined
+  #phase: Phase = 'handshake'
+  #target: Socket | undefined
+  #pending: Buffer[] = []
+  #pumping = false
+  #held: Buffer | undefined
+  #tick: NodeJS.Timeout
+  #idle: NodeJS.Timeout | undefined
+  #handshakeTimer: NodeJS.Timeout | undefined
+  #faultTimers: NodeJS.Timeout[] = []
+  #startedAt = process.hrtime.bigint()
+
+  constructor(session: SimSession, opts: ChannelOptions) {
+    this.#session = session
+    this.#opts = opts
+    session.terminate = (reason) =>
+      void this.end(reason === 'session terminated by TerminateSession' ? '' : reason)
+    this.#tick = setInterval(() => this.#onTick(), RESEND_TICK_MS)
+    this.#touch()
+  }
+
+  get closed(): boolean {
+    return this.#phase === 'closed'
+  }
+
+  /** A client socket that passed the open-frame and token checks. */
+  attach(ws: WebSocket): void {
+    const previous = this.#ws
+    this.#ws = ws
+    // A second socket replaces the first (§12.1 rule 4)
+    if (previous && previous.readyState === previous.OPEN)
+      previous.close(1000, 'replaced by a new connection')
+    for (const t of this.#faultTimers) clearInterval(t)
+    this.#faultTimers = []
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (isBinary) this.#fromClient(data)
+    })
+    ws.on('close', () => {
+      if (this.#ws !== ws) return
+      this.#ws = undefined
+      if (this.#phase !== 'closed') this.#session.status = 'Disconnected'
+    })
+    const { disconnectMs, recycleMs } = this.#opts.faults
+    if (disconnectMs) this.#faultTimers.push(setInterval(() => ws.terminate(), disconnectMs))
+    if (recycleMs) this.#faultTimers.push(setInterval(() => ws.close(1000, 'Bye'), recycleMs))
+    if (this.#stream.nextSequenceNumber === 0) {
+      this.#session.status = 'Connecting'
+      const properties: Record<string, string> = {
+        portNumber: this.#session.parameters.portNumber?.[0] ?? '22',
+      }
+      if (this.#session.documentName === 'AWS-StartPortForwardingSessionToRemoteHost') {
+        properties.host = this.#session.parameters.host?.[0] ?? ''
+      }
+      this.#sendStream(
+        PayloadType.HandshakeRequest,
+        encodeHandshakeRequest({
+          AgentVersion: this.#opts.agentVersion,
+          RequestedClientActions: [
+            {
+              ActionType: ActionType.SessionType,
+              ActionParameters: { SessionType: SessionTypeName.Port, Properties: properties },
+            },
+          ],
+        }),
+      )
+      this.#handshakeTimer = setTimeout(
+        () =>
+          void this.end(
+            'Handshake timed out. Please ensure that you have the latest version of the session manager plugin.',
+            'Failed',
+          ),
+        HANDSHAKE_TIMEOUT_MS,
+      )
+    } else {
+      if (this.#phase !== 'closed') this.#session.status = 'Connected'
+      // Reconnected: everything not yet acknowledged goes again, numbering unchanged (§7.3)
+      for (const frame of this.#stream.resendAll()) this.#toClient(frame)
+    }
+  }
+
+  /** Frames to the client pass through the fault injector (drop, duplicate, reorder). */
+  #toClient(frame: Buffer): void {
+    const ws = this.#ws
+    if (!ws || ws.readyState !== ws.OPEN) return
+    const { drop, dup, reorder } = this.#opts.faults
+    const r = this.#opts.random
+    if (drop > 0 && r() < drop) return
+    if (reorder > 0 && this.#held === undefined && r() < reorder) {
+      this.#held = frame
+      return
+    }
+    ws.send(frame)
+    if (dup > 0 && r() < dup) ws.send(frame)
+    if (this.#held) {
+      const held = this.#held
+      this.#held = undefined
+      ws.send(held)
+    }
+  }
+
+  #sendStream(payloadType: number, payload: Uint8Array): void {
+    this.#toClient(this.#stream.send(payloadType, payload))
+  }
+
+  #fromClient(frame: Buffer): void {
+    const { drop, dup } = this.#opts.faults
+    if (drop > 0 && this.#opts.random() < drop) return
+    this.#handleFrame(frame)
+    if (dup > 0 && this.#opts.random() < dup) this.#handleFrame(frame)
+  }
+
+  #handleFrame(frame: Buffer): void {
+    let message: ClientMessage
+    try {
+      message = parseMessage(frame, 'agent')
+    } catch (error) {
+      this.#opts.log?.debug(`sandbox agent: dropped a malformed frame (${(error as Error).message})`)
+      return
+    }
+    if (message.messageType === MessageType.Acknowledge) {
+      try {
+        this.#stream.onAcknowledge(parseAcknowledgeContent(message.payload))
+      } catch {
+        return
+      }
+      if (this.#stream.unacknowledged < AGENT_WINDOW_MESSAGES) this.#pump()
+      return
+    }
+    if (message.messageType !== MessageType.InputStreamData) return
+    // Target not connected yet: data is not acked, so the client resends it (§4, ErrHandlerNotReady)
+    if (
+      this.#phase === 'connecting' &&
+      message.payloadType === PayloadType.Output &&
+      message.sequenceNumber === this.#stream.expectedSequenceNumber
+    )
+      return
+    const { ack, deliver } = this.#stream.receive(message)
+    for (const m of deliver) this.#onStreamMessage(m)
+    if (ack) this.#toClient(ack)
+  }
+
+  #onStreamMessage(m: ClientMessage): void {
+    switch (m.payloadType) {
+      case PayloadType.HandshakeResponse:
+        void this.#onHandshakeResponse(m.payload)
+        return
+      case PayloadType.Output:
+        // Before HandshakeComplete the agent acks and discards data (§12.1 rule 6)
+        if (this.#phase === 'data' && this.#target) {
+          this.#touch()
+          this.#target.write(m.payload)
+        }
+        return
+      case PayloadType.Flag: {
+        let code = 0
+        try {
+          code = parseFlag(m.payload)
+        } catch {
+          return
+        }
+        if (code === FlagCode.DisconnectToPort) this.#target?.end()
+        if (code === FlagCode.TerminateSession) void this.end('')
+        return
+      }
+      default:
+        return
+    }
+  }
+
+  async #onHandshakeResponse(payload: Buffer): Promise<void> {
+    if (this.#phase !== 'handshake') return
+    clearTimeout(this.#handshakeTimer)
+    let failed: string | undefined
+    try {
+      const response = parseHandshakeResponse(payload)
+      const bad = response.ProcessedClientActions.find((a) => a.ActionStatus !== ActionStatus.Success)
+      if (bad)
+        failed = `${bad.ActionType} failed on client with status ${bad.ActionStatus} error: ${bad.Error}`
+      if (response.ProcessedClientActions.length === 0)
+        failed = 'SessionType failed on client: no actions processed'
+    } catch (error) {
+      failed = `invalid handshake response: ${(error as Error).message}`
+    }
+    if (failed) {
+      await this.end(failed, 'Failed')
+      return
+    }
+    const took = Number(process.hrtime.bigint() - this.#startedAt)
+    this.#sendStream(
+      PayloadType.HandshakeComplete,
+      encodeHandshakeComplete({ HandshakeTimeToComplete: took, CustomerMessage: '' }),
+    )
+    this.#phase = 'connecting'
+    this.#session.status = 'Connected'
+    try {
+      const target = await this.#opts.dialTarget(this.#session)
+      if (this.#phase !== 'connecting') {
+        target.destroy()
+        return
+      }
+      this.#target = target
+      this.#phase = 'data'
+      target.on('data', (data: Buffer) => {
+        this.#touch()
+        for (const piece of chunk(data)) this.#pending.push(Buffer.from(piece))
+        if (this.#pending.length > AGENT_WINDOW_MESSAGES) target.pause()
+        this.#pump()
+      })
+      target.on('error', () => {})
+      target.on('close', () => void this.#onTargetClosed())
+    } catch (error) {
+      await this.end((error as Error).message, 'Failed')
+    }
+  }
+
+  /** Send queued target bytes, ≤1024 a message, ~1 ms apart when pacing like the agent (§9). */
+  #pump(): void {
+    if (this.#pumping) return
+    this.#pumping = true
+    const step = () => {
+      while (this.#pending.length > 0 && this.#stream.unacknowledged < AGENT_WINDOW_MESSAGES && this.#ws) {
+        this.#sendStream(PayloadType.Output, this.#pending.shift() as Buffer)
+        if (this.#opts.pace) {
+          setTimeout(step, 1)
+          return
+        }
+      }
+      this.#pumping = false
+      if (this.#pending.length < AGENT_WINDOW_MESSAGES / 2) this.#target?.resume()
+    }
+    step()
+  }
+
+  async #onTargetClosed(): Promise<void> {
+    if (this.#phase !== 'data') return
+    // Drain what the target said before closing (the agent waits ≤2 s, §10)
+    const deadline = Date.now() + DRAIN_BEFORE_CLOSE_MS
+    while (
+      (this.#pending.length > 0 || this.#stream.unacknowledged > 0) &&
+      Date.now() < deadline &&
+      this.#phase === 'data'
+    ) {
+      this.#pump()
+      await new Promise((r) => setTimeout(r, 10))
+    }
+    await this.end('')
+  }
+
+  #onTick(): void {
+    if (!this.#ws) return
+    for (const frame of this.#stream.dueForResend()) this.#toClient(frame)
+  }
+
+  #touch(): void {
+    clearTimeout(this.#idle)
+    this.#idle = setTimeout(
+      () => void this.end('Session timed out due to inactivity.'),
+      this.#opts.idleTimeoutMs,
+    )
+    this.#idle.unref()
+  }
+
+  /** channel_closed with `output`, close 1000, session over (§7.1, §12.1 rule 11). */
+  async end(output: string, status: 'Terminated' | 'Failed' = 'Terminated'): Promise<void> {
+    if (this.#phase === 'closed' || this.#phase === 'closing') return
+    this.#phase = 'closing'
+    clearTimeout(this.#handshakeTimer)
+    clearTimeout(this.#idle)
+    this.#target?.destroy()
+    const ws = this.#ws
+    if (ws && ws.readyState === ws.OPEN) {
+      // channel_closed comes from the service, not through the fault injector
+      ws.send(
+        encodeChannelClosed({
+          sessionId: this.#session.sessionId,
+          destinationId: this.#session.target,
+          output,
+          createdDate: Date.now(),
+        }),
+      )
+      ws.close(1000)
+    }
+    this.close()
+    this.#session.status = status
+    this.#session.endDate = new Date()
+    this.#opts.onEnd()
+  }
+
+  /** Stop timers and sockets (sandbox shutdown). */
+  close(): void {
+    this.#phase = 'closed'
+    clearInterval(this.#tick)
+    clearTimeout(this.#idle)
+    clearTimeout(this.#handshakeTimer)
+    for (const t of this.#faultTimers) clearInterval(t)
+    this.#target?.destroy()
+    if (this.#ws && this.#ws.readyState === this.#ws.OPEN) this.#ws.close(1000)
+  }
+}

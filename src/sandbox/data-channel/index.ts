@@ -1,0 +1,90 @@
+// The data-channel endpoint of the sandbox: websocket upgrades on the API's port, the open frame and
+// token checks of session-protocol.md §12.1 rules 2–4, then one AgentChannel per session.
+import type { Server } from 'node:http'
+import type { Socket } from 'node:net'
+import { type WebSocket, WebSocketServer } from 'ws'
+import { parseOpenDataChannelInput } from '../../protocol/payloads.ts'
+import type { Log } from '../../support/log.ts'
+import type { Faults } from '../faults.ts'
+import type { SandboxState, SimSession } from '../model.ts'
+import { AgentChannel } from './agent-channel.ts'
+
+export interface DataChannelOptions {
+  faults: Faults
+  random: () => number
+  pace: boolean
+  dialTarget: (session: SimSession) => Promise<Socket>
+  agentVersion?: string
+  idleTimeoutMs?: number
+  log?: Log
+}
+
+const OPEN_FRAME_TIMEOUT_MS = 10_000
+const DEFAULT_IDLE_MS = 20 * 60_000
+
+export function attachDataChannel(
+  server: Server,
+  state: SandboxState,
+  opts: DataChannelOptions,
+): { close(): Promise<void> } {
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false })
+  const channels = new Map<string, AgentChannel>()
+
+  // Any path is upgraded; the verdict comes after the first frame, as a websocket close (rule 2)
+  server.on('upgrade', (req, socket, head) => {
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const m = /^\/v1\/data-channel\/([^/?]+)/.exec(req.url ?? '')
+      onSocket(ws, m ? decodeURIComponent(m[1] as string) : undefined)
+    })
+  })
+
+  function onSocket(ws: WebSocket, sessionId: string | undefined): void {
+    const timer = setTimeout(() => ws.close(1008, 'invalid open request'), OPEN_FRAME_TIMEOUT_MS)
+    ws.once('message', (data: Buffer, isBinary: boolean) => {
+      clearTimeout(timer)
+      let token: string
+      try {
+        if (isBinary) throw new Error('binary open frame')
+        token = parseOpenDataChannelInput(data).TokenValue
+      } catch {
+        ws.close(1008, 'invalid open request')
+        return
+      }
+      const session = sessionId === undefined ? undefined : state.sessions.get(sessionId)
+      if (!session || session.status === 'Terminated' || session.status === 'Failed') {
+        ws.close(1008, 'session not found')
+        return
+      }
+      if (token !== session.tokenValue || session.tokenUsed) {
+        ws.close(1008, 'invalid token')
+        return
+      }
+      session.tokenUsed = true
+      let channel = channels.get(session.sessionId)
+      if (!channel || channel.closed) {
+        channel = new AgentChannel(session, {
+          faults: opts.faults,
+          random: opts.random,
+          pace: opts.pace,
+          agentVersion: opts.agentVersion ?? '3.3.1142.0',
+          idleTimeoutMs: opts.idleTimeoutMs ?? DEFAULT_IDLE_MS,
+          dialTarget: opts.dialTarget,
+          ...(opts.log ? { log: opts.log } : {}),
+          onEnd: () => channels.delete(session.sessionId),
+        })
+        channels.set(session.sessionId, channel)
+      }
+      channel.attach(ws)
+    })
+    ws.on('error', () => {})
+  }
+
+  return {
+    close: async () => {
+      for (const channel of channels.values()) channel.close()
+      channels.clear()
+      for (const ws of wss.clients) ws.terminate()
+      await new Promise<void>((resolve) => wss.close(() => resolve()))
+    },
+  }
+}
