@@ -41,7 +41,8 @@ export function splitArgv(argv: string[], env: NodeJS.ProcessEnv): SplitArgv {
     const valueKey = valueFlags[name]
     if (valueKey !== undefined) {
       const value = eq > 0 && name !== arg ? arg.slice(eq + 1) : argv[++i]
-      if (value === undefined || value === '') throw new UsageError(`${name} needs a value`, { hint: `e.g. ${name}=…` })
+      if (value === undefined || value === '')
+        throw new UsageError(`${name} needs a value`, { hint: `e.g. ${name}=…` })
       ;(global as unknown as Record<string, unknown>)[valueKey] = value
       continue
     }

@@ -43,13 +43,17 @@ export function parseFaults(spec: string | undefined): Faults {
     if ((probabilityKeys as readonly string[]).includes(key)) {
       const p = Number(value)
       if (value === '' || !Number.isFinite(p) || p < 0 || p > 1) {
-        throw new UsageError(`--faults: ${key}=${value} is not a probability`, { hint: `use a number from 0 to 1, e.g. ${key}=0.02` })
+        throw new UsageError(`--faults: ${key}=${value} is not a probability`, {
+          hint: `use a number from 0 to 1, e.g. ${key}=0.02`,
+        })
       }
       faults[key as (typeof probabilityKeys)[number]] = p
     } else if (key in durationKeys) {
       const ms = parseDuration(value)
       if (ms === undefined || ms <= 0) {
-        throw new UsageError(`--faults: ${key}=${value} is not a duration`, { hint: `use e.g. ${key}=5s or ${key}=500ms` })
+        throw new UsageError(`--faults: ${key}=${value} is not a duration`, {
+          hint: `use e.g. ${key}=5s or ${key}=500ms`,
+        })
       }
       faults[durationKeys[key as keyof typeof durationKeys]] = ms
     } else if (key === 'sparse') {

@@ -56,7 +56,13 @@ export interface PrivateHost {
   forwardsTo: string[]
 }
 
-export type SessionStatus = 'Connected' | 'Connecting' | 'Disconnected' | 'Terminated' | 'Terminating' | 'Failed'
+export type SessionStatus =
+  | 'Connected'
+  | 'Connecting'
+  | 'Disconnected'
+  | 'Terminated'
+  | 'Terminating'
+  | 'Failed'
 
 export interface SimSession {
   sessionId: string
@@ -76,7 +82,15 @@ export interface SimSession {
   terminate?: (reason: string) => void
 }
 
-export type CommandStatus = 'Pending' | 'InProgress' | 'Delayed' | 'Success' | 'Cancelled' | 'TimedOut' | 'Failed' | 'Cancelling'
+export type CommandStatus =
+  | 'Pending'
+  | 'InProgress'
+  | 'Delayed'
+  | 'Success'
+  | 'Cancelled'
+  | 'TimedOut'
+  | 'Failed'
+  | 'Cancelling'
 
 export interface SimInvocation {
   commandId: string

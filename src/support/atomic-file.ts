@@ -13,7 +13,11 @@ export interface AtomicWriteOptions {
   beforeRename?: (tempPath: string) => Promise<void> | void
 }
 
-export async function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
   const dir = dirname(path)
   await mkdir(dir, { recursive: true, mode: options.dirMode ?? 0o700 })
   let mode = options.mode

@@ -22,7 +22,9 @@ export interface TestIo extends Io {
   stdinEnd(): void
 }
 
-export function testIo(flags: Partial<Pick<Io, 'isStdinTTY' | 'isStdoutTTY' | 'isStderrTTY' | 'columns'>> = {}): TestIo {
+export function testIo(
+  flags: Partial<Pick<Io, 'isStdinTTY' | 'isStdoutTTY' | 'isStderrTTY' | 'columns'>> = {},
+): TestIo {
   const stdin = new PassThrough()
   const stdout = new PassThrough()
   const stderr = new PassThrough()

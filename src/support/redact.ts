@@ -10,7 +10,10 @@ const patterns: Array<[RegExp, string]> = [
   // public key blobs (ssh-ed25519 AAAA…, ssh-rsa AAAA…)
   [/\b((?:ssh|ecdsa|sk)-[a-z0-9@.-]+) AAAA[A-Za-z0-9+/=]+/g, '$1 <redacted key>'],
   // AWS secrets and session tokens in key=value or JSON form
-  [/((?:aws_)?(?:secret_access_key|secretAccessKey|session_token|sessionToken|SecretAccessKey|SessionToken)"?\s*[:=]\s*"?)[^",\s}]+/gi, '$1<redacted>'],
+  [
+    /((?:aws_)?(?:secret_access_key|secretAccessKey|session_token|sessionToken|SecretAccessKey|SessionToken)"?\s*[:=]\s*"?)[^",\s}]+/gi,
+    '$1<redacted>',
+  ],
 ]
 
 export function redact(text: string): string {

@@ -1,0 +1,79 @@
+// The acceptance test for SSH: the real OpenSSH client, our built CLI as its ProxyCommand, through
+// the sandbox's Session Manager to a simulated instance's SSH server.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { randomData, sha256, startWorld, type World } from '../helpers/e2e.ts'
+
+const MiB = 1024 * 1024
+
+describe('ssh through ssm-ssh proxy (agent pacing on)', () => {
+  let w: World
+  beforeAll(async () => {
+    w = await startWorld()
+  })
+  afterAll(async () => w.close())
+
+  it('runs a command by instance id and by name', async () => {
+    const byId = await w.ssh(`pi@${w.idOf('pi-kitchen')}`, 'echo hi')
+    expect(byId.stderr).toBe('')
+    expect(byId.stdout.toString()).toBe('hi\n')
+    expect(byId.exitCode).toBe(0)
+    const byName = await w.ssh('ec2-user@web-1', 'echo $USER; exit 3')
+    expect(byName.stdout.toString()).toBe('ec2-user\n')
+    expect(byName.exitCode).toBe(3)
+    const sessions = [...w.box.state.sessions.values()]
+    expect(sessions.map((s) => s.documentName)).toEqual(['AWS-StartSSHSession', 'AWS-StartSSHSession'])
+    expect(sessions.every((s) => s.status === 'Terminated')).toBe(true)
+    expect(sessions[0]?.reason).toMatch(/^ssm-ssh: .+@.+ ssh to mi-[0-9a-f]{17}:22$/)
+  })
+
+  it('moves 4 MiB up and 4 MiB down with equal sha256', async () => {
+    const up = randomData(4 * MiB, 7)
+    const upload = await w.ssh('pi@pi-garage', 'cat > blob && sha256sum blob', { input: up })
+    expect(upload.exitCode).toBe(0)
+    expect(upload.stdout.toString().split(' ')[0]).toBe(sha256(up))
+    const download = await w.ssh('pi@pi-garage', 'cat blob')
+    expect(download.exitCode).toBe(0)
+    expect(download.stdout.length).toBe(4 * MiB)
+    expect(sha256(download.stdout)).toBe(sha256(up))
+  })
+})
+
+describe('ssh through ssm-ssh proxy (pacing off)', () => {
+  let w: World
+  beforeAll(async () => {
+    w = await startWorld({ pace: false })
+  })
+  afterAll(async () => w.close())
+
+  it('moves 32 MiB each way with equal sha256', async () => {
+    const up = randomData(32 * MiB, 9)
+    const upload = await w.ssh('pi@pi-attic', 'cat > blob && sha256sum blob', { input: up })
+    expect(upload.stdout.toString().split(' ')[0]).toBe(sha256(up))
+    const download = await w.ssh('pi@pi-attic', 'cat blob')
+    expect(sha256(download.stdout)).toBe(sha256(up))
+  })
+})
+
+describe.each([11, 23, 42])('with drop/dup/reorder faults and cut websockets (seed %i)', (seed) => {
+  let w: World
+  beforeAll(async () => {
+    const { parseFaults } = await import('../../src/sandbox/faults.ts')
+    w = await startWorld({
+      seed,
+      pace: false,
+      faults: parseFaults('drop=0.02,dup=0.02,reorder=0.05,disconnect=1500ms'),
+    })
+  })
+  afterAll(async () => w.close())
+
+  it('keeps every byte, in order, once', async () => {
+    const up = randomData(2 * MiB, seed)
+    const upload = await w.ssh('pi@pi-kitchen', 'cat > blob && sha256sum blob', { input: up })
+    expect(upload.stderr).toBe('')
+    expect(upload.stdout.toString().split(' ')[0]).toBe(sha256(up))
+    const download = await w.ssh('pi@pi-kitchen', 'cat blob')
+    expect(sha256(download.stdout)).toBe(sha256(up))
+    const resumed = w.box.state.requests.filter((r) => r.operation === 'ResumeSession' && r.status === 200)
+    expect(resumed.length).toBeGreaterThan(0)
+  })
+})
