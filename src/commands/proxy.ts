@@ -19,6 +19,8 @@ export interface ProxyOptions {
   via?: string
   reason?: string
   pluginPath?: string
+  /** seconds to wait for the agent's handshake */
+  handshakeTimeout: number
 }
 
 export function parse(argv: string[]): ProxyOptions {
@@ -31,6 +33,7 @@ export function parse(argv: string[]): ProxyOptions {
       via: { type: 'string' },
       reason: { type: 'string' },
       plugin: { type: 'string' },
+      'handshake-timeout': { type: 'string' },
     },
   })
   const [target, portText, extra] = positionals
@@ -62,10 +65,18 @@ export function parse(argv: string[]): ProxyOptions {
       hint: 'add --transport plugin, or drop --plugin',
     })
   }
+  const handshakeTimeout = Number(values['handshake-timeout'] ?? '15')
+  if (!Number.isFinite(handshakeTimeout) || handshakeTimeout <= 0 || handshakeTimeout > 300) {
+    throw new UsageError(
+      `--handshake-timeout ${values['handshake-timeout']} is not a number of seconds from 0 to 300`,
+      { hint: 'e.g. --handshake-timeout 15' },
+    )
+  }
   return {
     target,
     port,
     transport,
+    handshakeTimeout,
     ...(values.via !== undefined ? { via: values.via } : {}),
     ...(values.reason !== undefined ? { reason: values.reason } : {}),
     ...(values.plugin !== undefined ? { pluginPath: values.plugin } : {}),
@@ -89,7 +100,8 @@ export function defaultReason(options: ProxyOptions, env: NodeJS.ProcessEnv): st
 export const proxy: Command<ProxyOptions> = {
   name: 'proxy',
   summary: 'OpenSSH ProxyCommand: carry ssh over a Session Manager session',
-  usage: 'ssm-ssh proxy <target> [port] [--transport native|plugin] [--via <jump>] [--reason TEXT]',
+  usage:
+    'ssm-ssh proxy <target> [port] [--transport native|plugin] [--via <jump>] [--reason TEXT] [--handshake-timeout SECONDS]',
   examples: [
     'ProxyCommand ssm-ssh proxy %h %p            (in ~/.ssh/config)',
     'ProxyCommand ssm-ssh proxy --via pi-gateway %h %p',
@@ -228,6 +240,7 @@ async function runProxy(options: ProxyOptions, ctx: Context): Promise<number> {
     clientVersion: CLIENT_VERSION,
     resume: () => resumeSession(clients, ticket.sessionId),
     log: ctx.log,
+    handshakeTimeoutMs: options.handshakeTimeout * 1000,
   })
   // ssh ends its ProxyCommand with SIGHUP/SIGTERM: close the session on the service too.
   const onAbort = () => session.destroy()

@@ -17,9 +17,11 @@ export interface Faults {
   throttle: number
   /** DescribeInstanceInformation filters after cutting a page, as AWS does (sparse/empty pages) */
   sparse: boolean
+  /** the agent never starts the handshake (tests the client's handshake timeout) */
+  stall: boolean
 }
 
-export const noFaults: Faults = { drop: 0, dup: 0, reorder: 0, throttle: 0, sparse: false }
+export const noFaults: Faults = { drop: 0, dup: 0, reorder: 0, throttle: 0, sparse: false, stall: false }
 
 const probabilityKeys = ['drop', 'dup', 'reorder', 'throttle'] as const
 const durationKeys = { disconnect: 'disconnectMs', recycle: 'recycleMs' } as const
@@ -56,11 +58,11 @@ export function parseFaults(spec: string | undefined): Faults {
         })
       }
       faults[durationKeys[key as keyof typeof durationKeys]] = ms
-    } else if (key === 'sparse') {
-      faults.sparse = value === '' || value === '1' || value === 'true'
+    } else if (key === 'sparse' || key === 'stall') {
+      faults[key] = value === '' || value === '1' || value === 'true'
     } else {
       throw new UsageError(`--faults: unknown fault "${key}"`, {
-        hint: 'known faults: drop, dup, reorder, throttle (0..1), disconnect, recycle (durations), sparse',
+        hint: 'known faults: drop, dup, reorder, throttle (0..1), disconnect, recycle (durations), sparse, stall',
       })
     }
   }

@@ -95,6 +95,7 @@ export class AgentChannel {
     if (recycleMs) this.#faultTimers.push(setInterval(() => ws.close(1000, 'Bye'), recycleMs))
     if (this.#stream.nextSequenceNumber === 0) {
       this.#session.status = 'Connecting'
+      if (this.#opts.faults.stall) return
       const properties: Record<string, string> = {
         portNumber: this.#session.parameters.portNumber?.[0] ?? '22',
       }

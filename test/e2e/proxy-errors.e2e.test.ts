@@ -1,0 +1,93 @@
+// Every way a connection can fail: one line on stderr with a hint, a distinct exit code, no stack
+// trace, within seconds.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parseFaults } from '../../src/sandbox/faults.ts'
+import { startWorld, type World } from '../helpers/e2e.ts'
+
+function expectOneError(stderr: string, pattern: RegExp): void {
+  const lines = stderr.trim().split('\n')
+  expect(lines[0]).toMatch(/^ssm-ssh: /)
+  expect(lines[0]).toMatch(pattern)
+  expect(lines[1]).toMatch(/^ {2}hint: /)
+  expect(stderr).not.toMatch(/\n\s+at /)
+}
+
+describe('proxy errors', () => {
+  let w: World
+  beforeAll(async () => {
+    w = await startWorld()
+  })
+  afterAll(async () => w.close())
+
+  it.each([
+    ['no-such-host', 4, /no managed instance named "no-such-host"/],
+    ['pi-offline', 4, /is offline: ConnectionLost, last ping/],
+    ['pi-clone', 4, /matches 2 instances by name — clones/],
+  ])('%s → exit %i', async (target, code, pattern) => {
+    const r = await w.proxy([target, '22'])
+    expect(r.exitCode).toBe(code)
+    expect(r.stdout).toBe('')
+    expectOneError(r.stderr, pattern)
+  })
+
+  it('names the agent version when it is too old for SSH', async () => {
+    const r = await w.proxy([w.idOf('pi-old'), '22'])
+    expect(r.exitCode).toBe(4)
+    expectOneError(r.stderr, /runs SSM Agent 2\.3\.500\.0; AWS-StartSSHSession needs 2\.3\.672\.0 or newer/)
+  })
+
+  it('offline by id fails with its last ping', async () => {
+    const r = await w.proxy([w.idOf('pi-offline'), '22'])
+    expect(r.exitCode).toBe(4)
+    expectOneError(r.stderr, /is offline \(ConnectionLost, last ping 20\d\d-/)
+  })
+
+  it('rejected credentials → exit 3', async () => {
+    const r = await w.proxy(['pi-kitchen', '22'], { env: { AWS_SECRET_ACCESS_KEY: 'wrong' } })
+    expect(r.exitCode).toBe(3)
+    expectOneError(r.stderr, /AWS rejected the credentials \(InvalidSignatureException\)/)
+  })
+
+  it('missing credentials → exit 3', async () => {
+    const r = await w.proxy(['pi-kitchen', '22'], {
+      env: { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' },
+    })
+    expect(r.exitCode).toBe(3)
+    expectOneError(r.stderr, /no AWS credentials found/)
+  })
+
+  it('unreachable endpoint → exit 5', async () => {
+    const r = await w.proxy(['pi-kitchen', '22'], { env: { AWS_ENDPOINT_URL: 'http://127.0.0.1:9' } })
+    expect(r.exitCode).toBe(5)
+    expectOneError(r.stderr, /cannot reach the AWS endpoint/)
+  })
+
+  it('a closed port on the instance → exit 5 with the agent’s words', async () => {
+    const r = await w.proxy(['pi-kitchen', '2222'])
+    expect(r.exitCode).toBe(5)
+    expectOneError(r.stderr, /the session ended: Unable to connect to specified port/)
+  })
+
+  it('bad arguments → exit 2', async () => {
+    const r = await w.proxy(['pi-kitchen', 'http'])
+    expect(r.exitCode).toBe(2)
+    expectOneError(r.stderr, /port "http" is not a number/)
+  })
+})
+
+describe('proxy against a stalled agent and a throttling API', () => {
+  let w: World
+  beforeAll(async () => {
+    w = await startWorld({ faults: parseFaults('stall,throttle=0.3'), seed: 5 })
+  })
+  afterAll(async () => w.close())
+
+  it('handshake timeout → exit 5, and throttling was retried on the way', async () => {
+    const r = await w.proxy(['pi-kitchen', '22', '--handshake-timeout', '2'])
+    expect(r.exitCode).toBe(5)
+    expectOneError(r.stderr, /no handshake from the agent within 2 s/)
+    expect(w.box.state.requests.some((q) => q.errorCode === 'ThrottlingException')).toBe(true)
+    // the session it started was terminated, not left behind
+    expect([...w.box.state.sessions.values()].every((s) => s.status === 'Terminated')).toBe(true)
+  })
+})
