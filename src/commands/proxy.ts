@@ -207,7 +207,7 @@ async function runProxy(options: ProxyOptions, ctx: Context): Promise<number> {
     const { runPlugin } = await import('../transport/plugin.ts')
     const credentials = await clients.credentials()
     const endpoint = (await clients.endpoint()) ?? `https://ssm.${await clients.region()}.amazonaws.com`
-    return runPlugin({
+    const code = await runPlugin({
       startSessionResponse: ticket.raw as { SessionId: string; TokenValue: string; StreamUrl: string },
       region: await clients.region(),
       ...(ctx.global.profile ? { profile: ctx.global.profile } : {}),
@@ -229,6 +229,9 @@ async function runProxy(options: ProxyOptions, ctx: Context): Promise<number> {
       stdout: ctx.io.stdout,
       stderr: ctx.io.stderr,
     })
+    // The plugin exits on stdin EOF without ending the session (its README): end it here.
+    await terminate()
+    return code
   }
 
   const { DataChannelSession } = await import('../transport/data-channel-session.ts')

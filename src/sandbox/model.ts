@@ -78,6 +78,8 @@ export interface SimSession {
   status: SessionStatus
   startDate: Date
   endDate?: Date
+  /** ClientVersion from the client's OpenDataChannelInput (the official plugin says its own) */
+  clientVersion?: string
   /** set by the data channel when it attaches; TerminateSession calls it */
   terminate?: (reason: string) => void
 }

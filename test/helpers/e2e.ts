@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { execa, type Result } from 'execa'
+import { execa } from 'execa'
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../src/sandbox/sandbox.ts'
 import { makeClientKey } from './ssh-key.ts'
 
@@ -33,7 +33,10 @@ export interface World {
     command: string,
     opts?: { input?: Buffer | string; extraArgs?: string[]; timeoutMs?: number },
   ): Promise<SshResult>
-  proxy(args: string[], opts?: { env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<Result>
+  proxy(
+    args: string[],
+    opts?: { env?: NodeJS.ProcessEnv; timeoutMs?: number },
+  ): Promise<{ exitCode: number | undefined; stdout: string; stderr: string }>
   close(): Promise<void>
 }
 
@@ -105,14 +108,17 @@ export async function startWorld(options: SandboxOptions & { proxyArgs?: string[
         stderr: Buffer.from(r.stderr).toString('utf8'),
       }
     },
-    proxy: (args, opts = {}) =>
-      execa(process.execPath, [cli, 'proxy', ...args], {
+    proxy: async (args, opts = {}) => {
+      const r = await execa(process.execPath, [cli, 'proxy', ...args], {
         env: { ...env, ...opts.env },
         extendEnv: false,
         reject: false,
         stdin: 'pipe',
+        encoding: 'utf8',
         timeout: opts.timeoutMs ?? 60_000,
-      }),
+      })
+      return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) }
+    },
     close: async () => {
       await box.close()
       rmSync(dir, { recursive: true, force: true })

@@ -43,9 +43,12 @@ export function attachDataChannel(
     ws.once('message', (data: Buffer, isBinary: boolean) => {
       clearTimeout(timer)
       let token: string
+      let clientVersion: string | undefined
       try {
         if (isBinary) throw new Error('binary open frame')
-        token = parseOpenDataChannelInput(data).TokenValue
+        const open = parseOpenDataChannelInput(data)
+        token = open.TokenValue
+        clientVersion = open.ClientVersion
       } catch {
         ws.close(1008, 'invalid open request')
         return
@@ -60,6 +63,7 @@ export function attachDataChannel(
         return
       }
       session.tokenUsed = true
+      if (clientVersion) session.clientVersion = clientVersion
       let channel = channels.get(session.sessionId)
       if (!channel || channel.closed) {
         channel = new AgentChannel(session, {
