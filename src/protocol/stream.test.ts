@@ -313,3 +313,19 @@ describe('chunk (§9)', () => {
     expect(() => chunk(Buffer.from('a'), 0)).toThrow(RangeError)
   })
 })
+
+describe('ReliableStream client recovery helpers', () => {
+  it('allDueForResend resends every overdue message once per RTO; resendAll everything at once', () => {
+    let t = 1_700_000_000_000
+    const s = new ReliableStream({ now: () => t, outgoingType: 'input_stream_data' })
+    const a = s.send(1, Buffer.from('a'))
+    t += 50
+    const b = s.send(1, Buffer.from('b'))
+    t += 160 // a is 210 ms old (> 200 ms RTO), b 160 ms
+    expect(s.allDueForResend()).toEqual([a])
+    t += 60 // b is 220 ms old now, a was just resent
+    expect(s.allDueForResend()).toEqual([b])
+    expect(s.resendAll()).toEqual([a, b])
+    expect(s.allDueForResend()).toEqual([])
+  })
+})
