@@ -132,6 +132,25 @@ describe('DataChannelSession', () => {
     session.destroy()
   })
 
+  it('keeps output that arrives with HandshakeComplete, before anyone listens', async () => {
+    const session = newSession()
+    const agent = makeAgent()
+    const opening = session.open()
+    await vi.advanceTimersByTimeAsync(0)
+    const ws = sockets[0]!
+    // one TCP read: handshake, completion and the server's banner in the same tick
+    ws.emit('message', agent.handshake(), true)
+    ws.emit('message', agent.complete(), true)
+    ws.emit('message', agent.output('SSH-2.0-x\r\n'), true)
+    await opening
+    const got: string[] = []
+    session.on('data', (b) => got.push(b.toString()))
+    ws.emit('message', agent.output('KEXINIT'), true)
+    await Promise.resolve()
+    expect(got.join('')).toBe('SSH-2.0-x\r\nKEXINIT')
+    session.destroy()
+  })
+
   it('delivers reordered and duplicated output once, in order', async () => {
     const { session, agent, ws } = await openedSession()
     const got: string[] = []
@@ -140,6 +159,7 @@ describe('DataChannelSession', () => {
     const b = agent.output('b')
     const c = agent.output('c')
     for (const frame of [c, a, a, b, c]) ws.emit('message', frame, true)
+    await Promise.resolve()
     expect(got.join('')).toBe('abc')
     session.destroy()
   })

@@ -68,9 +68,22 @@ export class DataChannelSession extends EventEmitter<{
   #token: string
   #handshake: { resolve: () => void; reject: (e: Error) => void } | undefined
   #closeReason: string | undefined
+  /**
+   * Output that arrived before anyone listened: ws delivers every frame of one TCP read in one go, so
+   * HandshakeComplete and the server's first bytes (its SSH banner) can land before open() resolves.
+   */
+  #early: Buffer[] | undefined = []
 
   constructor(opts: SessionOptions) {
     super()
+    this.on('newListener', (event) => {
+      if (event !== 'data') return
+      queueMicrotask(() => {
+        const early = this.#early ?? []
+        this.#early = undefined
+        for (const b of early) this.emit('data', b)
+      })
+    })
     this.#opts = opts
     this.#now = opts.now ?? Date.now
     this.#stream = new ReliableStream({ now: this.#now, outgoingType: MessageType.InputStreamData })
@@ -239,7 +252,8 @@ export class DataChannelSession extends EventEmitter<{
   #onStreamMessage(m: ClientMessage): void {
     switch (m.payloadType) {
       case PayloadType.Output:
-        this.emit('data', m.payload)
+        if (this.#early) this.#early.push(m.payload)
+        else this.emit('data', m.payload)
         return
       case PayloadType.HandshakeRequest:
         this.#answerHandshake(m.payload)

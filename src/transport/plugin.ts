@@ -72,6 +72,8 @@ export async function runPlugin(run: PluginRun): Promise<number> {
       buffer: false,
     },
   )
+  // The plugin may exit while ssh still writes: its closed stdin must not crash us (EPIPE).
+  child.stdin?.on('error', () => {})
   run.stdin.pipe(child.stdin as Writable)
   child.stdout?.pipe(run.stdout, { end: false })
   child.stderr?.pipe(run.stderr, { end: false })
