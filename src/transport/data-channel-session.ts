@@ -76,7 +76,7 @@ export class DataChannelSession extends EventEmitter<{
 
   constructor(opts: SessionOptions) {
     super()
-    this.on('newListener', (event) => {
+    ;(this as EventEmitter).on('newListener', (event: string | symbol) => {
       if (event !== 'data') return
       queueMicrotask(() => {
         const early = this.#early ?? []
