@@ -1,6 +1,6 @@
 // The sandbox checked by a client nobody here wrote: AWS's own session-manager-plugin, through
 // `ssm-ssh proxy --transport plugin`, carries a real ssh session.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { randomData, sha256, startWorld, type World } from '../helpers/e2e.ts'
 import { findOfficialPlugin } from '../helpers/plugin.ts'
 
@@ -21,7 +21,8 @@ describe.skipIf(!plugin)('the official session-manager-plugin as transport', () 
     const sessions = [...w.box.state.sessions.values()]
     // the official plugin announced itself (its source build says 1.2.0.0), and the session was ended
     expect(sessions.map((s) => s.clientVersion)).toEqual(['1.2.0.0'])
-    expect(sessions[0]?.status).toBe('Terminated')
+    // ssh does not wait for its ProxyCommand: give proxy a moment to call TerminateSession
+    await vi.waitFor(() => expect(sessions[0]?.status).toBe('Terminated'), { timeout: 10_000 })
   })
 
   it('moves 4 MiB each way with equal sha256', async () => {

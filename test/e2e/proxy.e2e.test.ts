@@ -1,6 +1,6 @@
 // The acceptance test for SSH: the real OpenSSH client, our built CLI as its ProxyCommand, through
 // the sandbox's Session Manager to a simulated instance's SSH server.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { randomData, sha256, startWorld, type World } from '../helpers/e2e.ts'
 
 const MiB = 1024 * 1024
@@ -22,7 +22,9 @@ describe('ssh through ssm-ssh proxy (agent pacing on)', () => {
     expect(byName.exitCode).toBe(3)
     const sessions = [...w.box.state.sessions.values()]
     expect(sessions.map((s) => s.documentName)).toEqual(['AWS-StartSSHSession', 'AWS-StartSSHSession'])
-    expect(sessions.every((s) => s.status === 'Terminated')).toBe(true)
+    await vi.waitFor(() => expect(sessions.every((s) => s.status === 'Terminated')).toBe(true), {
+      timeout: 10_000,
+    })
     expect(sessions[0]?.reason).toMatch(/^ssm-ssh: .+@.+ ssh to mi-[0-9a-f]{17}:22$/)
   })
 
