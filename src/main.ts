@@ -85,10 +85,17 @@ async function main(argv: string[]): Promise<number> {
           : 'normal'
     const sink = global.logFile ? createWriteStream(global.logFile, { flags: 'a', mode: 0o600 }) : io.stderr
     const controller = new AbortController()
-    const onSignal = () => controller.abort(new CliError('interrupted'))
+    // A second signal must not kill us half-way through ending the session; a third one does.
+    let signalsSeen = 0
+    const onSignal = () => {
+      if (++signalsSeen >= 3) process.exit(130)
+      controller.abort(new CliError('interrupted'))
+    }
     // ssh ends its ProxyCommand with SIGHUP; Ctrl-C and kill with SIGINT/SIGTERM.
     const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
-    for (const s of signals) process.once(s, onSignal)
+    for (const s of signals) process.on(s, onSignal)
+    // The reader of our stdout went away (ssh exited): stop, as for SIGHUP, instead of crashing on EPIPE.
+    process.stdout.on('error', onSignal)
     const sshDirIndex = rest.indexOf('--ssh-dir')
     const ctx: Context = {
       io,

@@ -50,20 +50,20 @@ export function createAwsClients(settings: AwsSettings): AwsClients {
   let eic: Promise<EC2InstanceConnectClient> | undefined
   let ec2: Promise<EC2Client> | undefined
   const getSsm = () => {
-    ssm ??= import('@aws-sdk/client-ssm').then(({ SSMClient }) => new SSMClient(commonConfig(settings)))
+    ssm ??= import('./sdk/ssm.ts').then(({ SSMClient }) => new SSMClient(commonConfig(settings)))
     return ssm
   }
   return {
     settings,
     ssm: getSsm,
     eic: () => {
-      eic ??= import('@aws-sdk/client-ec2-instance-connect').then(
+      eic ??= import('./sdk/eic.ts').then(
         ({ EC2InstanceConnectClient }) => new EC2InstanceConnectClient(commonConfig(settings)),
       )
       return eic
     },
     ec2: () => {
-      ec2 ??= import('@aws-sdk/client-ec2').then(({ EC2Client }) => new EC2Client(commonConfig(settings)))
+      ec2 ??= import('./sdk/ec2.ts').then(({ EC2Client }) => new EC2Client(commonConfig(settings)))
       return ec2
     },
     region: async () => {

@@ -1,5 +1,10 @@
 // Listing managed instances: DescribeInstanceProperties (1000 a page), falling back to
 // DescribeInstanceInformation (50 a page) where the caller's role does not allow the former.
+import {
+  DescribeInstanceInformationCommand,
+  paginateDescribeInstanceInformation,
+  paginateDescribeInstanceProperties,
+} from '@aws-sdk/client-ssm'
 import type { Instance } from '../domain/instance.ts'
 import type { AwsClients } from './clients.ts'
 import { translateAwsError } from './errors.ts'
@@ -35,10 +40,9 @@ function toInstance(p: InstanceFields): Instance {
 
 export async function listInstances(clients: AwsClients): Promise<Instance[]> {
   const ssm = await clients.ssm()
-  const sdk = await import('@aws-sdk/client-ssm')
   const out: Instance[] = []
   try {
-    for await (const page of sdk.paginateDescribeInstanceProperties({ client: ssm, pageSize: 1000 }, {})) {
+    for await (const page of paginateDescribeInstanceProperties({ client: ssm, pageSize: 1000 }, {})) {
       out.push(...(page.InstanceProperties ?? []).map(toInstance))
     }
     return out
@@ -48,7 +52,7 @@ export async function listInstances(clients: AwsClients): Promise<Instance[]> {
   }
   try {
     out.length = 0
-    for await (const page of sdk.paginateDescribeInstanceInformation({ client: ssm, pageSize: 50 }, {})) {
+    for await (const page of paginateDescribeInstanceInformation({ client: ssm, pageSize: 50 }, {})) {
       out.push(...(page.InstanceInformationList ?? []).map(toInstance))
     }
     return out
@@ -60,7 +64,6 @@ export async function listInstances(clients: AwsClients): Promise<Instance[]> {
 /** One instance by id, to explain a refused session (offline since when, agent too old). */
 export async function describeInstance(clients: AwsClients, id: string): Promise<Instance | undefined> {
   const ssm = await clients.ssm()
-  const { DescribeInstanceInformationCommand } = await import('@aws-sdk/client-ssm')
   try {
     const out = await ssm.send(
       new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [id] }] }),

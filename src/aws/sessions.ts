@@ -1,4 +1,5 @@
 // Session Manager session lifecycle: StartSession / ResumeSession / TerminateSession.
+import { ResumeSessionCommand, StartSessionCommand, TerminateSessionCommand } from '@aws-sdk/client-ssm'
 import type { AwsClients } from './clients.ts'
 import { translateAwsError } from './errors.ts'
 
@@ -19,7 +20,6 @@ export async function startSession(
   clients: AwsClients,
   request: StartSessionRequest,
 ): Promise<SessionTicket & { raw: object }> {
-  const { StartSessionCommand } = await import('@aws-sdk/client-ssm')
   const ssm = await clients.ssm()
   try {
     const out = await ssm.send(
@@ -48,7 +48,6 @@ export async function startSession(
 }
 
 export async function resumeSession(clients: AwsClients, sessionId: string): Promise<SessionTicket> {
-  const { ResumeSessionCommand } = await import('@aws-sdk/client-ssm')
   const ssm = await clients.ssm()
   try {
     const out = await ssm.send(new ResumeSessionCommand({ SessionId: sessionId }))
@@ -61,7 +60,6 @@ export async function resumeSession(clients: AwsClients, sessionId: string): Pro
 }
 
 export async function terminateSession(clients: AwsClients, sessionId: string): Promise<void> {
-  const { TerminateSessionCommand } = await import('@aws-sdk/client-ssm')
   const ssm = await clients.ssm()
   try {
     await ssm.send(new TerminateSessionCommand({ SessionId: sessionId }))

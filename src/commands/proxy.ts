@@ -173,6 +173,7 @@ async function runProxy(options: ProxyOptions, ctx: Context): Promise<number> {
       },
     )
   }
+  ctx.log.debug(`proxy start (${Math.round(performance.now())} ms since process start)`)
   const { createAwsClients } = await import('../aws/clients.ts')
   const clients = createAwsClients({
     ...(ctx.global.profile ? { profile: ctx.global.profile } : {}),
@@ -187,6 +188,12 @@ async function runProxy(options: ProxyOptions, ctx: Context): Promise<number> {
     ? { host: [options.target], portNumber: [String(options.port)] }
     : { portNumber: [String(options.port)] }
   const reason = options.reason ?? defaultReason(options, ctx.env)
+  // Load the transport while StartSession is on the wire: it is needed right after.
+  const transport =
+    options.transport === 'native'
+      ? Promise.all([import('../transport/data-channel-session.ts'), import('../transport/stdio-bridge.ts')])
+      : undefined
+  transport?.catch(() => {})
   ctx.log.verbose(`starting ${documentName} on ${target}`)
   let ticket: Awaited<ReturnType<typeof startSession>>
   try {
@@ -197,7 +204,7 @@ async function runProxy(options: ProxyOptions, ctx: Context): Promise<number> {
     }
     throw error
   }
-  ctx.log.verbose(`session ${ticket.sessionId} started`)
+  ctx.log.verbose(`session ${ticket.sessionId} started (${Math.round(performance.now())} ms since start)`)
   const terminate = () =>
     terminateSession(clients, ticket.sessionId).catch((e: Error) =>
       ctx.log.debug(`TerminateSession: ${e.message}`),
@@ -228,14 +235,16 @@ async function runProxy(options: ProxyOptions, ctx: Context): Promise<number> {
       stdin: ctx.io.stdin,
       stdout: ctx.io.stdout,
       stderr: ctx.io.stderr,
+      signal: ctx.signal,
     })
     // The plugin exits on stdin EOF without ending the session (its README): end it here.
+    ctx.log.verbose(`session-manager-plugin exited with ${code}; ending ${ticket.sessionId}`)
     await terminate()
     return code
   }
 
-  const { DataChannelSession } = await import('../transport/data-channel-session.ts')
-  const { bridgeStdio } = await import('../transport/stdio-bridge.ts')
+  const [{ DataChannelSession }, { bridgeStdio }] = await (transport ??
+    Promise.all([import('../transport/data-channel-session.ts'), import('../transport/stdio-bridge.ts')]))
   const session = new DataChannelSession({
     streamUrl: ticket.streamUrl,
     tokenValue: ticket.tokenValue,
@@ -254,6 +263,7 @@ async function runProxy(options: ProxyOptions, ctx: Context): Promise<number> {
     await terminate()
     throw error
   }
+  ctx.log.verbose(`handshake complete (${Math.round(performance.now())} ms since start)`)
   const result = await bridgeStdio(session, ctx.io.stdin, ctx.io.stdout)
   ctx.signal.removeEventListener('abort', onAbort)
   await terminate()

@@ -17,6 +17,8 @@ export interface PluginRun {
   stdin: Readable
   stdout: Writable
   stderr: Writable
+  /** ssh ended us (SIGHUP): stop the plugin too */
+  signal?: AbortSignal
 }
 
 async function isExecutable(path: string): Promise<boolean> {
