@@ -12,6 +12,14 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'OpenSSH ProxyCommand: carry ssh over a Session Manager session',
     load: async () => (await import('../commands/proxy.ts')).proxy,
   },
+  ls: {
+    summary: 'list the managed instances',
+    load: async () => (await import('../commands/ls.ts')).ls,
+  },
+  pick: {
+    summary: 'fuzzy-pick an instance and ssh to it',
+    load: async () => (await import('../commands/pick.ts')).pick,
+  },
   sandbox: {
     summary: 'run the local Session Manager sandbox (an offline emulator of the SSM API and data channel)',
     load: async () => (await import('../commands/sandbox.ts')).sandbox,

@@ -126,11 +126,20 @@ function olderThan(a: string, b: string): boolean {
   return false
 }
 
+/** A name resolves from the cached inventory when it can (no listing on the hot path), else fresh. */
 async function resolveId(target: string, clients: AwsClients, ctx: Context): Promise<string> {
   if (INSTANCE_ID.test(target)) return target
-  const { listInstances } = await import('../aws/instances.ts')
-  const { requireTarget } = await import('../domain/resolve.ts')
-  return requireTarget(target, await listInstances(clients), ctx.now()).id
+  const { getFleet } = await import('../aws/fleet.ts')
+  const { requireTarget, resolveTarget } = await import('../domain/resolve.ts')
+  const { fleetSourceFor } = await import('./aws-context.ts')
+  const source = fleetSourceFor(ctx, clients)
+  const cached = await getFleet(source, Number.POSITIVE_INFINITY)
+  if (cached.fromCache) {
+    const hit = resolveTarget(target, cached.instances)
+    if (hit.kind === 'found' && hit.instance.pingStatus === 'Online') return hit.instance.id
+  }
+  const fresh = cached.fromCache ? (await getFleet(source, 0)).instances : cached.instances
+  return requireTarget(target, fresh, ctx.now()).id
 }
 
 /** StartSession said TargetNotConnected: say which of offline / agent too old / unknown it is. */
@@ -174,12 +183,8 @@ async function runProxy(options: ProxyOptions, ctx: Context): Promise<number> {
     )
   }
   ctx.log.debug(`proxy start (${Math.round(performance.now())} ms since process start)`)
-  const { createAwsClients } = await import('../aws/clients.ts')
-  const clients = createAwsClients({
-    ...(ctx.global.profile ? { profile: ctx.global.profile } : {}),
-    ...(ctx.global.region ? { region: ctx.global.region } : {}),
-    ...(ctx.global.endpoint ? { endpoint: ctx.global.endpoint } : {}),
-  })
+  const { clientsFor } = await import('./aws-context.ts')
+  const clients = clientsFor(ctx)
   const { startSession, resumeSession, terminateSession } = await import('../aws/sessions.ts')
   const jump = options.via === undefined ? undefined : await resolveId(options.via, clients, ctx)
   const target = jump ?? (await resolveId(options.target, clients, ctx))

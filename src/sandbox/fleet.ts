@@ -92,10 +92,9 @@ export function generateFleet(options: FleetOptions): Fleet {
     const lastPing = new Date(
       offline ? now - 3_600_000 - Math.floor(random() * 86_400_000) : now - Math.floor(random() * 60_000),
     )
-    const ip =
-      seed.kind === 'ec2'
-        ? `172.31.${(index >> 8) & 255}.${index & 255}`
-        : `192.168.${(index >> 8) & 255}.${index & 255}`
+    // .0 is a network address, not a host's: start at .10
+    const host = index + 10
+    const ip = `${seed.kind === 'ec2' ? '172.31' : '192.168'}.${(host >> 8) & 255}.${host & 255}`
     const base = {
       id,
       kind: seed.kind,

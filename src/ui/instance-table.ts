@@ -1,7 +1,9 @@
-// The fleet as a table for people (stderr): name, id, status, platform, IP, agent, last seen.
+// The fleet as a table for people: name, id, status, platform, IP, agent, last seen. Offline rows
+// dimmed and clones marked; cloud values are untrusted, so control characters never reach the terminal.
 import type { Instance } from '../domain/instance.ts'
+import { type Colors, colors as makeColors } from './color.ts'
 
-function ago(d: Date | undefined, now: Date): string {
+export function ago(d: Date | undefined, now: Date): string {
   if (!d) return '-'
   const s = Math.max(0, Math.round((now.getTime() - d.getTime()) / 1000))
   return s < 120
@@ -13,34 +15,53 @@ function ago(d: Date | undefined, now: Date): string {
         : `${Math.round(s / 86400)}d ago`
 }
 
-/** Cloud values are untrusted: keep control characters out of the terminal. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what it removes
-const printable = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?')
+export const printable = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?')
 
-export function formatInstanceTable(instances: Instance[], now: Date): string {
-  const counts = new Map<string, number>()
-  for (const i of instances)
-    counts.set(`${i.name}\u0000${i.computerName}`, (counts.get(`${i.name}\u0000${i.computerName}`) ?? 0) + 1)
-  const rows = [['NAME', 'ID', 'STATUS', 'PLATFORM', 'IP', 'AGENT', 'LAST SEEN']]
+/** Instances sharing ComputerName and name with another id: a copied SD card. */
+export function cloneIds(instances: Instance[]): Set<string> {
+  const groups = new Map<string, string[]>()
   for (const i of instances) {
-    const clone = (counts.get(`${i.name}\u0000${i.computerName}`) ?? 0) > 1 ? ' (clone)' : ''
-    rows.push([
-      printable(i.name || '-') + clone,
-      i.id,
-      i.pingStatus,
-      printable(i.platform),
-      i.ipAddress,
-      i.agentVersion,
-      ago(i.lastPing, now),
-    ])
+    const key = `${i.name}\u0000${i.computerName}`
+    groups.set(key, [...(groups.get(key) ?? []), i.id])
   }
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)))
+  return new Set([...groups.values()].filter((ids) => ids.length > 1).flat())
+}
+
+export const HEADER = ['NAME', 'ID', 'STATUS', 'PLATFORM', 'IP', 'AGENT', 'LAST SEEN']
+
+export function instanceRow(i: Instance, now: Date, clones: Set<string>): string[] {
+  return [
+    printable(i.name || '-') + (clones.has(i.id) ? ' (clone)' : ''),
+    i.id,
+    i.pingStatus,
+    printable(i.platform),
+    i.ipAddress,
+    i.agentVersion,
+    ago(i.lastPing, now),
+  ]
+}
+
+export function columnWidths(rows: string[][]): number[] {
+  return (rows[0] ?? []).map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)))
+}
+
+export function formatRow(row: string[], widths: number[]): string {
+  return row
+    .map((cell, c) => cell.padEnd(widths[c] ?? 0))
+    .join('  ')
+    .trimEnd()
+}
+
+export function formatInstanceTable(instances: Instance[], now: Date, c: Colors = makeColors(false)): string {
+  const clones = cloneIds(instances)
+  const rows = [HEADER, ...instances.map((i) => instanceRow(i, now, clones))]
+  const widths = columnWidths(rows)
   return `${rows
-    .map((r) =>
-      r
-        .map((cell, c) => cell.padEnd(widths[c] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
+    .map((r, n) => {
+      const line = formatRow(r, widths)
+      if (n === 0) return c.bold(line)
+      return instances[n - 1]?.pingStatus === 'Online' ? line : c.dim(line)
+    })
     .join('\n')}\n`
 }

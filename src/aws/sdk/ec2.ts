@@ -1,2 +1,2 @@
 // See ssm.ts: named re-exports keep the bundle to what is used.
-export { EC2Client } from '@aws-sdk/client-ec2'
+export { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2'

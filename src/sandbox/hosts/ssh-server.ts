@@ -2,6 +2,7 @@
 // authorized_keys (with OpenSSH's expiry-time option) and EC2 Instance Connect keys, commands run by
 // a real shell in the host's home.
 import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { type AddressInfo, connect } from 'node:net'
 import type { ParsedKey } from 'ssh2'
@@ -10,6 +11,7 @@ import type { Log } from '../../support/log.ts'
 import { parseAuthorizedKeys } from './authorized-keys.ts'
 
 const { Server, utils } = ssh2
+const SCRIPT = '/usr/bin/script'
 
 export interface HostSpec {
   /** instance id or private address: for logs */
@@ -86,13 +88,39 @@ export async function startSshServer(spec: HostSpec): Promise<RunningHost> {
     client.on('ready', () => {
       client.on('session', (acceptSession) => {
         const session = acceptSession()
-        session.on('pty', (accept) => accept?.())
+        // With a pty requested (interactive ssh), the shell gets a real terminal through util-linux
+        // script(1), so line editing, echo and Enter (CR) behave as on a real host.
+        let pty: { term: string; cols: number; rows: number } | undefined
+        session.on('pty', (accept, _reject, info) => {
+          pty = { term: info.term || 'xterm', cols: info.cols || 80, rows: info.rows || 24 }
+          accept?.()
+        })
         session.on('env', (accept) => accept?.())
         session.on('window-change', (accept) => accept?.())
         const run = (command: string | undefined, accept: () => ssh2.ServerChannel) => {
           const channel = accept()
-          const args = command === undefined ? ['-i'] : ['-c', command]
-          const child = spawn('/bin/sh', args, { cwd: spec.home, env: shellEnv(spec, user), stdio: 'pipe' })
+          const env = shellEnv(spec, user)
+          const shellLine = command ?? '/bin/sh -i'
+          const usePty = pty !== undefined && existsSync(SCRIPT)
+          if (usePty && pty) env.TERM = pty.term
+          const child = usePty
+            ? spawn(
+                SCRIPT,
+                [
+                  '-q',
+                  '-f',
+                  '-e',
+                  '-c',
+                  `stty cols ${pty?.cols} rows ${pty?.rows} 2>/dev/null; ${shellLine}`,
+                  '/dev/null',
+                ],
+                { cwd: spec.home, env, stdio: 'pipe' },
+              )
+            : spawn('/bin/sh', command === undefined ? ['-i'] : ['-c', command], {
+                cwd: spec.home,
+                env,
+                stdio: 'pipe',
+              })
           channel.pipe(child.stdin)
           child.stdout.pipe(channel, { end: false })
           child.stderr.pipe(channel.stderr, { end: false })

@@ -1,0 +1,49 @@
+// One way for every command to get the fleet: the cache when fresh enough, else a listing that
+// refreshes the cache. Keyed by profile, region and endpoint, so a sandbox never mixes with AWS.
+import type { Instance } from '../domain/instance.ts'
+import type { Log } from '../support/log.ts'
+import type { AwsClients } from './clients.ts'
+import { loadInventory } from './inventory.ts'
+import { CACHE_TTL_MS, cachePath, readInventoryCache, writeInventoryCache } from './inventory-cache.ts'
+
+export interface FleetSource {
+  clients: AwsClients
+  cacheDir: string
+  profile: string
+  now: () => Date
+  log: Log
+}
+
+export interface Fleet {
+  instances: Instance[]
+  fromCache: boolean
+  savedAt: Date
+}
+
+async function pathFor(src: FleetSource): Promise<string> {
+  const endpoint = await src.clients.endpoint()
+  const scope = endpoint ? `${src.profile}@${new URL(endpoint).host}` : src.profile
+  return cachePath(src.cacheDir, scope, await src.clients.region())
+}
+
+/** `maxAgeMs`: Infinity takes any cached copy (proxy), 0 always lists (--refresh). */
+export async function getFleet(src: FleetSource, maxAgeMs = CACHE_TTL_MS): Promise<Fleet> {
+  const path = await pathFor(src)
+  if (maxAgeMs > 0) {
+    const cached = await readInventoryCache(path)
+    if (cached && src.now().getTime() - cached.savedAt.getTime() <= maxAgeMs) {
+      src.log.verbose(
+        `fleet from cache (${cached.instances.length} instances, saved ${cached.savedAt.toISOString()})`,
+      )
+      return { instances: cached.instances, fromCache: true, savedAt: cached.savedAt }
+    }
+  }
+  const instances = await loadInventory(src.clients, { ssmTags: true })
+  const savedAt = src.now()
+  try {
+    await writeInventoryCache(path, instances, savedAt)
+  } catch (error) {
+    src.log.verbose(`could not write the inventory cache: ${(error as Error).message}`)
+  }
+  return { instances, fromCache: false, savedAt }
+}

@@ -1,0 +1,103 @@
+// fzf-style fuzzy ranking over what people remember of an instance: name, ComputerName, id, IP, tags.
+// A query matches when its characters appear in order; consecutive runs, word starts and an exact
+// prefix score higher, gaps score lower. Space-separated terms must all match (any field).
+import type { Instance } from './instance.ts'
+
+const SCORE_MATCH = 16
+const BONUS_BOUNDARY = 10
+const BONUS_CONSECUTIVE = 8
+const BONUS_PREFIX = 24
+const BONUS_EXACT = 60
+const PENALTY_GAP = 1
+
+const isBoundary = (text: string, i: number) => i === 0 || /[\s._:=/@-]/.test(text[i - 1] as string)
+
+/** Score of `pattern` in `text` (both lower case), or -1 when the characters are not all there in order. */
+export function fuzzyScore(pattern: string, text: string): number {
+  if (pattern.length === 0) return 0
+  if (pattern.length > text.length) return -1
+  // Greedy forward match to check, then score that alignment; good enough and O(n) per field.
+  let score = 0
+  let ti = 0
+  let last = -2
+  for (let pi = 0; pi < pattern.length; pi++) {
+    const ch = pattern[pi]
+    let found = -1
+    // Prefer a boundary occurrence when the next plain occurrence is not consecutive.
+    for (let j = ti; j < text.length; j++) {
+      if (text[j] !== ch) continue
+      if (found === -1) found = j
+      if (j === last + 1 || isBoundary(text, j)) {
+        found = j
+        break
+      }
+    }
+    if (found === -1) return -1
+    score += SCORE_MATCH
+    if (found === last + 1) score += BONUS_CONSECUTIVE
+    else if (pi > 0) score -= PENALTY_GAP * Math.min(found - last - 1, 10)
+    if (isBoundary(text, found)) score += BONUS_BOUNDARY
+    last = found
+    ti = found + 1
+  }
+  if (text.startsWith(pattern)) score += BONUS_PREFIX
+  if (text === pattern) score += BONUS_EXACT
+  return score
+}
+
+export interface SearchIndex {
+  instance: Instance
+  /** lower-cased fields; the name first (it weighs most) */
+  fields: string[]
+}
+
+export function buildIndex(instances: Instance[]): SearchIndex[] {
+  return instances.map((instance) => ({
+    instance,
+    fields: [
+      instance.name.toLowerCase(),
+      instance.computerName.toLowerCase(),
+      instance.id.toLowerCase(),
+      instance.ipAddress,
+      ...Object.entries(instance.tags).map(([k, v]) => `${k}=${v}`.toLowerCase()),
+    ],
+  }))
+}
+
+export interface Ranked {
+  instance: Instance
+  score: number
+}
+
+/** Instances matching every term of `query`, best first; ties keep online first, then name order. */
+export function rank(index: SearchIndex[], query: string): Ranked[] {
+  const terms = query.toLowerCase().split(/\s+/).filter(Boolean)
+  const out: Ranked[] = []
+  for (const entry of index) {
+    let total = 0
+    let ok = true
+    for (const term of terms) {
+      let best = -1
+      for (let f = 0; f < entry.fields.length; f++) {
+        const s = fuzzyScore(term, entry.fields[f] as string)
+        // the name outranks other fields for the same match quality
+        if (s >= 0) best = Math.max(best, f === 0 ? s + 5 : s)
+      }
+      if (best < 0) {
+        ok = false
+        break
+      }
+      total += best
+    }
+    if (ok) out.push({ instance: entry.instance, score: total })
+  }
+  const online = (i: Instance) => (i.pingStatus === 'Online' ? 0 : 1)
+  out.sort(
+    (a, b) =>
+      b.score - a.score ||
+      online(a.instance) - online(b.instance) ||
+      a.instance.name.localeCompare(b.instance.name) ||
+      a.instance.id.localeCompare(b.instance.id),
+  )
+  return out
+}

@@ -1,0 +1,108 @@
+// The fleet picker: type to fuzzy-filter (domain/rank.ts), arrows to move, Enter to choose, Esc or
+// Ctrl-C to leave. Built on @inquirer/core and rendered on stderr; stdout stays free for --print.
+import { createPrompt, isDownKey, isEnterKey, isUpKey, useKeypress, useMemo, useState } from '@inquirer/core'
+import type { Instance } from '../domain/instance.ts'
+import { buildIndex, rank } from '../domain/rank.ts'
+import { CancelledError } from '../support/errors.ts'
+import type { Colors } from './color.ts'
+import { cloneIds, columnWidths, formatRow, HEADER, instanceRow } from './instance-table.ts'
+
+export interface PickerConfig {
+  instances: Instance[]
+  now: Date
+  colors: Colors
+  /** rows of results shown at once */
+  pageSize: number
+  initialQuery?: string
+}
+
+const PICKED = Symbol('cancelled')
+
+const pickerPrompt = createPrompt<Instance | typeof PICKED, PickerConfig>((config, done) => {
+  const index = useMemo(() => buildIndex(config.instances), [config.instances])
+  const clones = useMemo(() => cloneIds(config.instances), [config.instances])
+  const [query, setQuery] = useState(config.initialQuery ?? '')
+  const [active, setActive] = useState(0)
+  const [status, setStatus] = useState<'idle' | 'done'>('idle')
+  const results = useMemo(() => rank(index, query), [index, query])
+
+  useKeypress((key, rl) => {
+    if (key.name === 'escape') {
+      setStatus('done')
+      done(PICKED)
+      return
+    }
+    if (isEnterKey(key)) {
+      const choice = results[active]?.instance
+      if (choice) {
+        setStatus('done')
+        done(choice)
+      }
+      return
+    }
+    if (isUpKey(key, ['emacs'])) {
+      rl.clearLine(0)
+      rl.write(query)
+      setActive(Math.max(0, active - 1))
+      return
+    }
+    if (isDownKey(key, ['emacs'])) {
+      rl.clearLine(0)
+      rl.write(query)
+      setActive(Math.min(Math.max(0, results.length - 1), active + 1))
+      return
+    }
+    if (rl.line !== query) {
+      setQuery(rl.line)
+      setActive(0)
+    }
+  })
+
+  const c = config.colors
+  if (status === 'done') return ''
+  const start = Math.max(
+    0,
+    Math.min(active - Math.floor(config.pageSize / 2), results.length - config.pageSize),
+  )
+  const page = results.slice(start, start + config.pageSize)
+  const rows = [HEADER, ...page.map((r) => instanceRow(r.instance, config.now, clones))]
+  const widths = columnWidths(rows)
+  const lines = rows.map((row, n) => {
+    const text = formatRow(row, widths)
+    if (n === 0) return `  ${c.bold(text)}`
+    const r = page[n - 1]
+    const selected = start + n - 1 === active
+    const styled = r?.instance.pingStatus === 'Online' ? text : c.dim(text)
+    return selected ? `${c.cyan('❯')} ${c.bold(styled)}` : `  ${styled}`
+  })
+  const count = c.dim(`${results.length}/${config.instances.length}`)
+  return [
+    `${c.bold('ssh to')} ${query}  ${count}`,
+    ...lines,
+    c.dim('↑↓ move · enter connect · esc quit'),
+  ].join('\n')
+})
+
+/** The instance a person picked; CancelledError (exit 130) on Esc or Ctrl-C. */
+export async function pickInstance(
+  config: PickerConfig,
+  io: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream; signal: AbortSignal },
+): Promise<Instance> {
+  let picked: Instance | typeof PICKED
+  try {
+    picked = await pickerPrompt(config, {
+      input: io.input,
+      output: io.output,
+      signal: io.signal,
+      clearPromptOnDone: true,
+    })
+  } catch (error) {
+    const name = (error as Error).name
+    if (name === 'ExitPromptError' || name === 'AbortPromptError' || name === 'CancelPromptError') {
+      throw new CancelledError('cancelled', { cause: error })
+    }
+    throw error
+  }
+  if (picked === PICKED) throw new CancelledError('cancelled')
+  return picked
+}
