@@ -95,6 +95,11 @@ export class DataChannelSession extends EventEmitter<{
     return this.#state
   }
 
+  /** Why it closed, once closed (channel_closed Output or our error); undefined for a clean end. */
+  get closeReason(): string | undefined {
+    return this.#closeReason
+  }
+
   /** Dial, send the open frame and complete the handshake (§1.2, §5). */
   async open(): Promise<void> {
     this.#state = 'handshake'
@@ -389,6 +394,7 @@ export class DataChannelSession extends EventEmitter<{
 
   #finish(reason: string | undefined): void {
     if (this.#state === 'closed') return
+    this.#closeReason = reason
     this.#shutdown()
     this.#handshake?.reject(
       new SessionError(`the session closed during the handshake${reason ? `: ${reason}` : ''}`),

@@ -16,25 +16,32 @@ export function bridgeStdio(
 ): Promise<BridgeResult> {
   return new Promise((resolve) => {
     let localEnd = false
+    const finish = (reason: string | undefined) => {
+      stdin.off('data', onData)
+      stdin.pause()
+      const done = () => resolve({ reason, localEnd })
+      if (stdout.writableLength === 0) done()
+      else stdout.once('drain', done)
+    }
     const onData = (chunk: Buffer) => {
       if (!session.write(chunk)) stdin.pause()
     }
-    session.on('drain', () => stdin.resume())
     // ssh reads its ProxyCommand's stdout as fast as the agent paces it (< 1 MB/s, §9): writes queue
-    // in memory only briefly.
+    // in memory only briefly. Bytes that arrived before this listener are handed over first.
     session.on('data', (data) => stdout.write(data))
+    // channel_closed can come in the same read as HandshakeComplete (a refused port): already over,
+    // once the early bytes (flushed in a microtask) are written
+    if (session.state === 'closed') {
+      queueMicrotask(() => finish(session.closeReason))
+      return
+    }
+    session.on('drain', () => stdin.resume())
     stdin.on('data', onData)
     stdin.once('end', () => {
       localEnd = true
       void session.end()
     })
     stdin.once('error', () => session.destroy())
-    session.once('close', (reason) => {
-      stdin.off('data', onData)
-      stdin.pause()
-      const done = () => resolve({ reason, localEnd })
-      if (stdout.writableLength === 0) done()
-      else stdout.once('drain', done)
-    })
+    session.once('close', finish)
   })
 }
