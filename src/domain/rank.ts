@@ -10,7 +10,8 @@ const BONUS_PREFIX = 24
 const BONUS_EXACT = 60
 const PENALTY_GAP = 1
 
-const isBoundary = (text: string, i: number) => i === 0 || /[\s._:=/@-]/.test(text[i - 1] as string)
+const SEPARATORS = new Set([' ', '\t', '.', '_', ':', '=', '/', '@', '-'])
+const isBoundary = (text: string, i: number) => i === 0 || SEPARATORS.has(text[i - 1] as string)
 
 /** Score of `pattern` in `text` (both lower case), or -1 when the characters are not all there in order. */
 export function fuzzyScore(pattern: string, text: string): number {
