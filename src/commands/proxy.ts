@@ -8,6 +8,7 @@ import type { Command, Context } from '../cli/command.ts'
 import { INSTANCE_ID } from '../domain/resolve.ts'
 import { type CliError, SessionError, TargetError, UsageError } from '../support/errors.ts'
 import { CLIENT_VERSION } from '../support/version.ts'
+import { compareVersions } from '../support/version-compare.ts'
 
 export type Transport = 'native' | 'plugin'
 
@@ -116,16 +117,6 @@ const MIN_AGENT: Record<string, string> = {
   'AWS-StartPortForwardingSessionToRemoteHost': '3.1.1374.0',
 }
 
-function olderThan(a: string, b: string): boolean {
-  const pa = a.split('.').map(Number)
-  const pb = b.split('.').map(Number)
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0)
-    if (d !== 0) return d < 0
-  }
-  return false
-}
-
 /** A name resolves from the cached inventory when it can (no listing on the hot path), else fresh. */
 async function resolveId(target: string, clients: AwsClients, ctx: Context): Promise<string> {
   if (INSTANCE_ID.test(target)) return target
@@ -152,7 +143,7 @@ async function explainNotConnected(
   const { describeInstance } = await import('../aws/instances.ts')
   const info = await describeInstance(clients, id)
   const min = MIN_AGENT[documentName] ?? '0'
-  if (info && info.pingStatus === 'Online' && olderThan(info.agentVersion, min)) {
+  if (info && info.pingStatus === 'Online' && compareVersions(info.agentVersion, min) < 0) {
     return new TargetError(
       `${id} runs SSM Agent ${info.agentVersion}; ${documentName} needs ${min} or newer`,
       {

@@ -1,6 +1,7 @@
 // Name → instance, deterministically: a name that matches several instances is never silently
 // resolved, and clones (a copied SD card keeps its ComputerName and Name) are called out.
 import { TargetError } from '../support/errors.ts'
+import { ago } from '../support/time.ts'
 import type { Instance } from './instance.ts'
 
 export const INSTANCE_ID = /^(i-[0-9a-f]{8}([0-9a-f]{9})?|mi-[0-9a-f]{17})$/
@@ -32,18 +33,6 @@ export function resolveTarget(query: string, instances: Instance[]): Resolution 
   return { kind: 'none' }
 }
 
-const ago = (d: Date | undefined, now: Date) => {
-  if (!d) return 'never'
-  const s = Math.round((now.getTime() - d.getTime()) / 1000)
-  return s < 120
-    ? `${s}s ago`
-    : s < 7200
-      ? `${Math.round(s / 60)}m ago`
-      : s < 172800
-        ? `${Math.round(s / 3600)}h ago`
-        : `${Math.round(s / 86400)}d ago`
-}
-
 /** The one instance `query` names, online; otherwise a TargetError that lists what was found. */
 export function requireTarget(query: string, instances: Instance[], now: Date): Instance {
   const r = resolveTarget(query, instances)
@@ -54,7 +43,7 @@ export function requireTarget(query: string, instances: Instance[], now: Date): 
   }
   if (r.kind === 'ambiguous') {
     const list = r.candidates
-      .map((c) => `${c.id} (${c.pingStatus}, last seen ${ago(c.lastPing, now)})`)
+      .map((c) => `${c.id} (${c.pingStatus}, last seen ${ago(c.lastPing, now, 'never')})`)
       .join(', ')
     throw new TargetError(
       `"${query}" matches ${r.candidates.length} instances by ${r.rule}${r.clones ? ' — clones (same ComputerName and Name, e.g. a copied SD card)' : ''}: ${list}`,
@@ -64,7 +53,7 @@ export function requireTarget(query: string, instances: Instance[], now: Date): 
   const i = r.instance
   if (i.pingStatus !== 'Online') {
     throw new TargetError(
-      `${i.name || i.id} (${i.id}) is offline: ${i.pingStatus}, last ping ${ago(i.lastPing, now)}`,
+      `${i.name || i.id} (${i.id}) is offline: ${i.pingStatus}, last ping ${ago(i.lastPing, now, 'never')}`,
       {
         hint: 'power it on or check its network and SSM agent',
       },

@@ -318,6 +318,15 @@ export function encodeFlag(code: number): Buffer {
   return payload
 }
 
+/** parseFlag for receivers that drop what they cannot read (§2.2): undefined instead of a throw. */
+export function tryParseFlag(payload: Uint8Array): number | undefined {
+  try {
+    return parseFlag(payload)
+  } catch {
+    return undefined
+  }
+}
+
 export function parseFlag(payload: Uint8Array): number {
   if (payload.length !== 4) throw new ProtocolError(`flag payload must be 4 bytes, got ${payload.length}`)
   return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).readUInt32BE(0)

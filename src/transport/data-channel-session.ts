@@ -19,8 +19,8 @@ import {
   encodeOpenDataChannelInput,
   parseAcknowledgeContent,
   parseChannelClosedContent,
-  parseFlag,
   parseHandshakeRequest,
+  tryParseFlag,
 } from '../protocol/payloads.ts'
 import { chunk, ReliableStream } from '../protocol/stream.ts'
 import { SessionError } from '../support/errors.ts'
@@ -269,13 +269,8 @@ export class DataChannelSession extends EventEmitter<{
         this.#handshake = undefined
         return
       case PayloadType.Flag: {
-        let code = 0
-        try {
-          code = parseFlag(m.payload)
-        } catch {
-          return
-        }
-        if (code === FlagCode.ConnectToPortError) this.#finish('the agent could not connect to the port')
+        if (tryParseFlag(m.payload) === FlagCode.ConnectToPortError)
+          this.#finish('the agent could not connect to the port')
         return
       }
       default:

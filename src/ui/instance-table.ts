@@ -1,19 +1,8 @@
 // The fleet as a table for people: name, id, status, platform, IP, agent, last seen. Offline rows
 // dimmed and clones marked; cloud values are untrusted, so control characters never reach the terminal.
 import type { Instance } from '../domain/instance.ts'
+import { ago } from '../support/time.ts'
 import { type Colors, colors as makeColors } from './color.ts'
-
-export function ago(d: Date | undefined, now: Date): string {
-  if (!d) return '-'
-  const s = Math.max(0, Math.round((now.getTime() - d.getTime()) / 1000))
-  return s < 120
-    ? `${s}s ago`
-    : s < 7200
-      ? `${Math.round(s / 60)}m ago`
-      : s < 172800
-        ? `${Math.round(s / 3600)}h ago`
-        : `${Math.round(s / 86400)}d ago`
-}
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what it removes
 export const printable = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?')

@@ -1,5 +1,6 @@
 // StartSession / ResumeSession / TerminateSession / DescribeSessions — aws-api-notes.md §2.2–§2.5, §3.
 import { randomBytes } from 'node:crypto'
+import { compareVersions } from '../../support/version-compare.ts'
 import type { SandboxState, SimSession } from '../model.ts'
 import { awsError } from './errors.ts'
 import { decodeToken, page } from './pagination.ts'
@@ -15,16 +16,6 @@ export const sessionDocuments: Record<string, { minAgent: string; required: stri
 
 const CALLER = 'sandbox-user'
 const PORT = /^([1-9]|[1-9][0-9]{1,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$/
-
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split('.').map(Number)
-  const pb = b.split('.').map(Number)
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0)
-    if (d !== 0) return d
-  }
-  return 0
-}
 
 const newToken = () => `AAEAA${randomBytes(150).toString('base64')}`
 

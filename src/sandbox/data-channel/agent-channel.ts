@@ -18,8 +18,8 @@ import {
   encodeHandshakeComplete,
   encodeHandshakeRequest,
   parseAcknowledgeContent,
-  parseFlag,
   parseHandshakeResponse,
+  tryParseFlag,
 } from '../../protocol/payloads.ts'
 import { chunk, ReliableStream } from '../../protocol/stream.ts'
 import type { Log } from '../../support/log.ts'
@@ -203,12 +203,7 @@ export class AgentChannel {
         }
         return
       case PayloadType.Flag: {
-        let code = 0
-        try {
-          code = parseFlag(m.payload)
-        } catch {
-          return
-        }
+        const code = tryParseFlag(m.payload)
         if (code === FlagCode.DisconnectToPort) this.#target?.end()
         if (code === FlagCode.TerminateSession) void this.end('')
         return
