@@ -96,7 +96,6 @@ async function main(argv: string[]): Promise<number> {
     for (const s of signals) process.on(s, onSignal)
     // The reader of our stdout went away (ssh exited): stop, as for SIGHUP, instead of crashing on EPIPE.
     process.stdout.on('error', onSignal)
-    const sshDirIndex = rest.indexOf('--ssh-dir')
     const ctx: Context = {
       io,
       log: createLog(sink, level),
@@ -104,7 +103,7 @@ async function main(argv: string[]): Promise<number> {
       signal: controller.signal,
       now: () => new Date(),
       global,
-      paths: resolvePaths(process.env, sshDirIndex >= 0 ? rest[sshDirIndex + 1] : undefined),
+      paths: resolvePaths(process.env),
       executable: { node: process.execPath, script: entryScript() },
     }
     const options = cmd.parse(rest)

@@ -7,13 +7,15 @@ import { type Body, Checker, INSTANCE_ID } from './validate.ts'
 
 const epoch = (d: Date | undefined) => (d ? d.getTime() / 1000 : undefined)
 
-function information(i: SimInstance) {
+const sourceType = (i: SimInstance) => (i.kind === 'ec2' ? 'AWS::EC2::Instance' : 'AWS::SSM::ManagedInstance')
+
+/** The members InstanceInformation and InstanceProperty share (§2.1, §2.1a). */
+function shared(i: SimInstance) {
   return {
     InstanceId: i.id,
     PingStatus: i.pingStatus,
     LastPingDateTime: epoch(i.lastPingDateTime),
     AgentVersion: i.agentVersion,
-    IsLatestVersion: i.agentVersion.startsWith('3.3.'),
     PlatformType: i.platformType,
     PlatformName: i.platformName,
     PlatformVersion: i.platformVersion,
@@ -21,12 +23,19 @@ function information(i: SimInstance) {
     ...(i.iamRole ? { IamRole: i.iamRole } : {}),
     ...(i.registrationDate ? { RegistrationDate: epoch(i.registrationDate) } : {}),
     ResourceType: i.resourceType,
-    // Name is the activation's DefaultInstanceName, hybrid nodes only (§5)
-    ...(i.ssmName ? { Name: i.ssmName } : {}),
     IPAddress: i.ipAddress,
     ComputerName: i.computerName,
     SourceId: i.id,
-    SourceType: i.kind === 'ec2' ? 'AWS::EC2::Instance' : 'AWS::SSM::ManagedInstance',
+    SourceType: sourceType(i),
+  }
+}
+
+function information(i: SimInstance) {
+  return {
+    ...shared(i),
+    IsLatestVersion: i.agentVersion.startsWith('3.3.'),
+    // Name is the activation's DefaultInstanceName, hybrid nodes only (§5)
+    ...(i.ssmName ? { Name: i.ssmName } : {}),
   }
 }
 
@@ -34,23 +43,9 @@ function properties(i: SimInstance) {
   return {
     // The model: "the value of the EC2 Name tag"; for hybrid nodes the sandbox gives the Name tag [U].
     Name: i.tags.get('Name') ?? '',
-    InstanceId: i.id,
+    ...shared(i),
     ...(i.instanceType ? { InstanceType: i.instanceType } : {}),
     ...(i.kind === 'ec2' ? { InstanceState: 'running', Architecture: 'arm64' } : {}),
-    IPAddress: i.ipAddress,
-    PingStatus: i.pingStatus,
-    LastPingDateTime: epoch(i.lastPingDateTime),
-    AgentVersion: i.agentVersion,
-    PlatformType: i.platformType,
-    PlatformName: i.platformName,
-    PlatformVersion: i.platformVersion,
-    ...(i.activationId ? { ActivationId: i.activationId } : {}),
-    ...(i.iamRole ? { IamRole: i.iamRole } : {}),
-    ...(i.registrationDate ? { RegistrationDate: epoch(i.registrationDate) } : {}),
-    ResourceType: i.resourceType,
-    ComputerName: i.computerName,
-    SourceId: i.id,
-    SourceType: i.kind === 'ec2' ? 'AWS::EC2::Instance' : 'AWS::SSM::ManagedInstance',
     ...(i.availabilityZone ? { AvailabilityZone: i.availabilityZone } : {}),
   }
 }
@@ -98,7 +93,7 @@ function keyPredicate(key: string, values: string[], errorCode: string, state: S
     case 'SourceIds':
       return (i) => has(i.id)
     case 'SourceTypes':
-      return (i) => has(i.kind === 'ec2' ? 'AWS::EC2::Instance' : 'AWS::SSM::ManagedInstance')
+      return (i) => has(sourceType(i))
     case 'tag-key':
       return (i) => values.some((v) => i.tags.has(v))
     default:
