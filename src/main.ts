@@ -83,7 +83,10 @@ async function main(argv: string[]): Promise<number> {
         : global.quiet
           ? 'quiet'
           : 'normal'
-    const sink = global.logFile ? createWriteStream(global.logFile, { flags: 'a', mode: 0o600 }) : io.stderr
+    const logFile = global.logFile
+      ? createWriteStream(global.logFile, { flags: 'a', mode: 0o600 })
+      : undefined
+    const sink = logFile ?? io.stderr
     const controller = new AbortController()
     // A second signal must not kill us half-way through ending the session; a third one does.
     let signalsSeen = 0
@@ -107,7 +110,10 @@ async function main(argv: string[]): Promise<number> {
       executable: { node: process.execPath, script: entryScript() },
     }
     const options = cmd.parse(rest)
-    const code = await cmd.run(options, ctx)
+    // --log-file lines are written asynchronously: flush them before we exit, whatever happens
+    const code = await cmd
+      .run(options, ctx)
+      .finally(() => (logFile ? new Promise<void>((r) => logFile.end(r)) : undefined))
     for (const s of signals) process.off(s, onSignal)
     return code ?? 0
   } catch (error) {
