@@ -12,6 +12,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'OpenSSH ProxyCommand: carry ssh over a Session Manager session',
     load: async () => (await import('../commands/proxy.ts')).proxy,
   },
+  config: {
+    summary: 'write ssh config stanzas for the fleet',
+    load: async () => (await import('../commands/config.ts')).config,
+  },
   ls: {
     summary: 'list the managed instances',
     load: async () => (await import('../commands/ls.ts')).ls,
@@ -19,6 +23,10 @@ export const commands: Record<string, CommandEntry> = {
   pick: {
     summary: 'fuzzy-pick an instance and ssh to it',
     load: async () => (await import('../commands/pick.ts')).pick,
+  },
+  ssh: {
+    summary: 'ssh to an instance by name or id, no ssh config needed',
+    load: async () => (await import('../commands/ssh.ts')).ssh,
   },
   sandbox: {
     summary: 'run the local Session Manager sandbox (an offline emulator of the SSM API and data channel)',

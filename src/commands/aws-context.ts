@@ -21,3 +21,11 @@ export function fleetSourceFor(ctx: Context, clients: AwsClients): FleetSource {
     log: ctx.log,
   }
 }
+
+/** --profile/--region to hand on to the proxy ssh will start. */
+export function globalProxyArgs(ctx: Context): string[] {
+  return [
+    ...(ctx.global.profile ? ['--profile', ctx.global.profile] : []),
+    ...(ctx.global.region ? ['--region', ctx.global.region] : []),
+  ]
+}

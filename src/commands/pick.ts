@@ -1,7 +1,8 @@
 // ssm-ssh pick: the fleet in a fuzzy picker; Enter connects with the real ssh, --print prints the id.
 import { parseArgs } from 'node:util'
 import type { Command } from '../cli/command.ts'
-import { ChildExitError, UsageError } from '../support/errors.ts'
+import { UsageError } from '../support/errors.ts'
+import { globalProxyArgs } from './aws-context.ts'
 
 export interface PickOptions {
   print: boolean
@@ -80,23 +81,16 @@ export const pick: Command<PickOptions> = {
       ctx.log.warn(
         `${choice.name || choice.id} was last seen ${choice.lastPing?.toISOString() ?? 'never'} (${choice.pingStatus}); trying anyway`,
       )
-    const { execa } = await import('execa')
-    const quote = (s: string) => `"${s.replace(/(["\\])/g, '\\$1').replace(/%/g, '%%')}"`
-    const proxyCommand = `${quote(ctx.executable.node)} ${quote(ctx.executable.script)} proxy %h %p`
-    const args = [
-      '-o',
-      `ProxyCommand=${proxyCommand}`,
-      '-o',
-      `HostKeyAlias=${choice.id}`,
-      ...options.sshOptions.flatMap((o) => ['-o', o]),
-      ...(options.identity ? ['-i', options.identity] : []),
-      ...(options.user ? ['-l', options.user] : []),
+    const { runSsh } = await import('../ssh/run-ssh.ts')
+    return runSsh(
+      ctx.executable,
       choice.id,
-    ]
-    ctx.log.verbose(`ssh ${args.join(' ')}`)
-    const result = await execa('ssh', args, { stdio: 'inherit', reject: false })
-    if (result.exitCode !== 0)
-      throw new ChildExitError(`ssh exited with ${result.exitCode}`, result.exitCode ?? 1)
-    return 0
+      [
+        ...options.sshOptions.flatMap((o) => ['-o', o]),
+        ...(options.identity ? ['-i', options.identity] : []),
+        ...(options.user ? ['-l', options.user] : []),
+      ],
+      globalProxyArgs(ctx),
+    )
   },
 }

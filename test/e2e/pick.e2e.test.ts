@@ -67,3 +67,79 @@ describe.skipIf(!hasTmux)('ssm-ssh pick in a terminal', () => {
       })
   })
 })
+
+describe('ssm-ssh ssh', () => {
+  let w: World
+  beforeAll(async () => {
+    w = await startWorld()
+  })
+  afterAll(async () => w.close())
+
+  it('resolves a name and passes ssh options and the command through untouched', async () => {
+    const { execa } = await import('execa')
+    const opts = [
+      '-i',
+      w.key.path,
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'LogLevel=ERROR',
+    ]
+    const r = await execa(
+      process.execPath,
+      [cli, 'ssh', 'pi@pi-garage', '--', ...opts, 'echo "$USER-$((6*7))"'],
+      { env: w.env, extendEnv: false, reject: false, stdin: 'ignore' },
+    )
+    expect(r.stderr).toBe('')
+    expect(r.stdout).toBe('pi-42')
+    expect(r.exitCode).toBe(0)
+    const fail = await execa(process.execPath, [cli, 'ssh', 'pi@pi-garage', '--', ...opts, 'exit 7'], {
+      env: w.env,
+      extendEnv: false,
+      reject: false,
+      stdin: 'ignore',
+    })
+    expect(fail.exitCode).toBe(7)
+    const ambiguous = await execa(process.execPath, [cli, 'ssh', 'pi-clone', 'true'], {
+      env: w.env,
+      extendEnv: false,
+      reject: false,
+      stdin: 'ignore',
+    })
+    expect(ambiguous.exitCode).toBe(4)
+    expect(ambiguous.stderr).toMatch(/matches 2 instances/)
+  })
+})
+
+describe.skipIf(!hasTmux)('ssm-ssh proxy typed at a terminal', () => {
+  it('explains what a ProxyCommand is instead of printing an SSH banner', async () => {
+    const name = `ssm-ssh-proxy-${process.pid}`
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      name,
+      '-x',
+      '200',
+      '-y',
+      '10',
+      `"${process.execPath}" "${cli}" proxy pi-kitchen 22; echo "PROXY-EXIT=$?"; sleep 30`,
+    )
+    try {
+      const shot = () => tmux('capture-pane', '-t', name, '-p')
+      await vi.waitFor(() => expect(shot()).toMatch(/PROXY-EXIT=2/), { timeout: 15_000, interval: 100 })
+      expect(shot()).toMatch(
+        /ssm-ssh: ssm-ssh proxy is an OpenSSH ProxyCommand.*\n\s+hint: use: ssh -o ProxyCommand="ssm-ssh proxy %h %p" pi-kitchen/,
+      )
+      expect(shot()).not.toMatch(/SSH-2\.0|Protocol mismatch/)
+    } finally {
+      tmux('kill-session', '-t', name)
+    }
+  })
+})

@@ -1,0 +1,225 @@
+// ssm-ssh config: our stanzas in ~/.ssh/ssm-ssh/config, one Include line for them in ~/.ssh/config.
+// The user's file is never parsed and re-printed: two lines go in at the top, --remove takes exactly
+// those out. Every write is atomic with a backup, under a lock.
+import { readFile, rm } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import type { Command, Context } from '../cli/command.ts'
+import type { Hop } from '../domain/ssh-config/stanzas.ts'
+import { CliError, UsageError } from '../support/errors.ts'
+
+export interface ConfigOptions {
+  action: 'write' | 'remove' | 'add-host'
+  dryRun: boolean
+  check: boolean
+  sshDir?: string
+  user?: string
+  aliasFormat: string
+  hop?: Hop
+}
+
+const ADDRESS =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^\[?[0-9a-fA-F:]+\]?$/
+
+export function parse(argv: string[]): ConfigOptions {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      'dry-run': { type: 'boolean' },
+      check: { type: 'boolean' },
+      remove: { type: 'boolean' },
+      'ssh-dir': { type: 'string' },
+      user: { type: 'string' },
+      'alias-format': { type: 'string' },
+      via: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+    },
+  })
+  const [sub, alias, extra] = positionals
+  const common = {
+    dryRun: values['dry-run'] ?? false,
+    check: values.check ?? false,
+    aliasFormat: values['alias-format'] ?? '{name}',
+    ...(values['ssh-dir'] ? { sshDir: values['ssh-dir'] } : {}),
+    ...(values.user ? { user: values.user } : {}),
+  }
+  if (values.user !== undefined && !/^[a-z_][a-z0-9_-]{0,31}$/i.test(values.user))
+    throw new UsageError(`--user ${values.user} is not a login name`, { hint: 'e.g. --user pi' })
+  if (!common.aliasFormat.includes('{name}'))
+    throw new UsageError('--alias-format must contain {name}', {
+      hint: 'e.g. --alias-format {name}.{profile}',
+    })
+  if (sub === 'add-host') {
+    if (!alias || extra)
+      throw new UsageError('add-host takes one alias', {
+        hint: 'ssm-ssh config add-host lab-printer --via pi-gateway --host 10.20.0.10',
+      })
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(alias) || /^(i|mi)-/.test(alias))
+      throw new UsageError(`"${alias}" is not a usable alias`, {
+        hint: 'letters, digits, . _ - (not i-/mi-)',
+      })
+    if (!values.via || !values.host)
+      throw new UsageError('add-host needs --via and --host', {
+        hint: 'ssm-ssh config add-host lab-printer --via pi-gateway --host 10.20.0.10',
+      })
+    if (!ADDRESS.test(values.host))
+      throw new UsageError(`--host ${values.host} is not a host name or address`, {
+        hint: 'e.g. --host 10.20.0.10',
+      })
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(values.via))
+      throw new UsageError(`--via ${values.via} is not an instance or alias`, {
+        hint: 'an i-/mi- id, an instance name or another add-host alias',
+      })
+    const port = Number(values.port ?? '22')
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      throw new UsageError(`--port ${values.port} is not a port`, { hint: 'e.g. --port 22' })
+    return {
+      ...common,
+      action: 'add-host',
+      hop: { alias, via: values.via, host: values.host, port, ...(values.user ? { user: values.user } : {}) },
+    }
+  }
+  if (sub !== undefined)
+    throw new UsageError(`unknown config action "${sub}"`, {
+      hint: 'ssm-ssh config [--remove|--check|--dry-run] or ssm-ssh config add-host …',
+    })
+  if (values.via || values.host || values.port)
+    throw new UsageError('--via, --host and --port go with add-host', {
+      hint: 'ssm-ssh config add-host ALIAS --via … --host …',
+    })
+  if ([values.remove, values.check, values['dry-run']].filter(Boolean).length > 1)
+    throw new UsageError('--remove, --check and --dry-run do not go together', { hint: 'pick one' })
+  return { ...common, action: values.remove ? 'remove' : 'write' }
+}
+
+async function templates(): Promise<{ wildcard: string; host: string }> {
+  // templates/ ships beside dist/ and bin/ (package.json "files")
+  const here = dirname(fileURLToPath(import.meta.url))
+  for (const dir of [resolve(here, '../templates'), resolve(here, '../../templates')]) {
+    try {
+      return {
+        wildcard: await readFile(join(dir, 'wildcard.conf'), 'utf8'),
+        host: await readFile(join(dir, 'host.conf'), 'utf8'),
+      }
+    } catch {
+      // next candidate
+    }
+  }
+  throw new CliError('the stanza templates are missing', {
+    hint: 'reinstall ssm-ssh (templates/ ships with it)',
+  })
+}
+
+function lineDiff(before: string, after: string, name: string): string {
+  if (before === after) return ''
+  const a = before.split('\n')
+  const b = after.split('\n')
+  const out = [`--- ${name}`, `+++ ${name} (new)`]
+  for (const line of a) if (!b.includes(line)) out.push(`-${line}`)
+  for (const line of b) if (!a.includes(line)) out.push(`+${line}`)
+  return `${out.join('\n')}\n`
+}
+
+async function run(options: ConfigOptions, ctx: Context): Promise<number> {
+  const { ensureSshDir, readText, withLock, writeUserFile } = await import('../ssh/config-files.ts')
+  const { addInclude, removeBlock, removeInclude, replaceBlock } = await import(
+    '../domain/ssh-config/include.ts'
+  )
+  const { readHops, writeHops } = await import('../ssh/hops.ts')
+  const sshDir = resolve(options.sshDir ?? ctx.paths.sshDir)
+  const userFile = join(sshDir, 'config')
+  const ourFile = join(sshDir, 'ssm-ssh', 'config')
+  const scope = `profile=${ctx.global.profile ?? ctx.env.AWS_PROFILE ?? 'default'} region=${ctx.global.region ?? ctx.env.AWS_REGION ?? ctx.env.AWS_DEFAULT_REGION ?? 'default'}`
+
+  if (options.action === 'add-host' && options.hop) {
+    const hops = (await readHops(ctx.paths.stateDir)).filter((h) => h.alias !== options.hop?.alias)
+    await writeHops(ctx.paths.stateDir, [...hops, options.hop])
+    ctx.log.info(
+      `recorded ${options.hop.alias} → ${options.hop.host}:${options.hop.port} via ${options.hop.via}`,
+    )
+  }
+
+  if (options.action === 'remove') {
+    if (options.dryRun) return 0
+    await ensureSshDir(sshDir)
+    return withLock(sshDir, async () => {
+      const user = await readText(userFile)
+      if (user !== undefined) {
+        const restored = removeInclude(user, ourFile)
+        if (restored !== user) await writeUserFile(userFile, restored, user)
+      }
+      const ours = removeBlock((await readText(ourFile)) ?? '', scope)
+      if (ours.replace(/^#[^\n]*\n/gm, '').trim() === '') await rm(ourFile, { force: true })
+      else await writeUserFile(ourFile, ours, undefined)
+      ctx.log.info(`removed ssm-ssh's stanzas (${scope}) and its Include line`)
+      return 0
+    })
+  }
+
+  // Resolve hops' jumps to ids and list the fleet
+  const { clientsFor, fleetSourceFor } = await import('./aws-context.ts')
+  const { getFleet } = await import('../aws/fleet.ts')
+  const { resolveTarget } = await import('../domain/resolve.ts')
+  const { renderBlock } = await import('../domain/ssh-config/stanzas.ts')
+  const fleet = await getFleet(fleetSourceFor(ctx, clientsFor(ctx)), 0)
+  // A jump named like an instance becomes its id (remote-host forwarding); any other name is
+  // taken as another hop's alias (ProxyJump), so every hop checks its own host key.
+  const hops = (await readHops(ctx.paths.stateDir)).map((hop) => {
+    const r = resolveTarget(hop.via, fleet.instances)
+    return r.kind === 'found' ? { ...hop, via: r.instance.id } : hop
+  })
+  const { text, report } = renderBlock(fleet.instances, hops, {
+    executable: ctx.executable,
+    ...(ctx.global.profile ? { profile: ctx.global.profile } : {}),
+    ...(ctx.global.region ? { region: ctx.global.region } : {}),
+    ...(options.user ? { user: options.user } : {}),
+    aliasFormat: options.aliasFormat,
+    templates: await templates(),
+  })
+  for (const r of report.renamed)
+    ctx.log.warn(
+      `${r.id} "${r.name}" → alias ${r.alias} (${r.reason === 'clone' ? 'clone: same ComputerName and name as another id' : r.reason === 'collision' ? 'name shared with another instance' : 'no usable name'})`,
+    )
+
+  const userBefore = (await readText(userFile)) ?? ''
+  const oursBefore = (await readText(ourFile)) ?? ''
+  const header = '# ssm-ssh stanzas: generated by `ssm-ssh config`; hand edits are lost on the next run\n\n'
+  const oursAfter = replaceBlock(oursBefore === '' ? header : oursBefore, scope, text)
+  const userAfter = addInclude(userBefore, ourFile)
+  if (options.check) {
+    const stale = oursAfter !== oursBefore || userAfter !== userBefore
+    if (stale) ctx.log.warn(`${ourFile} is out of date: run ssm-ssh config`)
+    return stale ? 1 : 0
+  }
+  if (options.dryRun) {
+    ctx.io.stdout.write(lineDiff(userBefore, userAfter, userFile) + lineDiff(oursBefore, oursAfter, ourFile))
+    return 0
+  }
+  await ensureSshDir(sshDir)
+  await ensureSshDir(dirname(ourFile))
+  await withLock(sshDir, async () => {
+    if (oursAfter !== oursBefore) await writeUserFile(ourFile, oursAfter, undefined)
+    if (userAfter !== userBefore)
+      await writeUserFile(userFile, userAfter, userBefore === '' ? undefined : userBefore)
+  })
+  ctx.log.info(`${fleet.instances.length} instances and ${hops.length} hops in ${ourFile} (${scope})`)
+  return 0
+}
+
+export const config: Command<ConfigOptions> = {
+  name: 'config',
+  summary: 'write ssh config stanzas for the fleet (lossless: one Include line in ~/.ssh/config)',
+  usage:
+    'ssm-ssh config [--dry-run|--check|--remove] [--ssh-dir DIR] [--user NAME] [--alias-format {name}.{profile}] | config add-host ALIAS --via JUMP --host ADDR [--port N] [--user NAME]',
+  examples: [
+    'ssm-ssh config',
+    'ssm-ssh config --check',
+    'ssm-ssh config add-host lab-printer --via pi-gateway --host 10.20.0.10 --user admin',
+  ],
+  parse,
+  run,
+}

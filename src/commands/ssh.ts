@@ -1,0 +1,57 @@
+// ssm-ssh ssh <target> [ssh args…]: connect without any ssh config. The target resolves like
+// everywhere else (the picker offers the candidates when a name is ambiguous and a person is there);
+// the arguments after it go to ssh untouched.
+import type { Command } from '../cli/command.ts'
+import { UsageError } from '../support/errors.ts'
+
+export interface SshOptions {
+  target: string
+  sshArgs: string[]
+}
+
+export function parse(argv: string[]): SshOptions {
+  const args = argv[0] === '--' ? argv.slice(1) : argv
+  const [target, ...rest] = args
+  if (!target || target.startsWith('-'))
+    throw new UsageError('ssm-ssh ssh needs a target first', {
+      hint: 'ssm-ssh ssh pi-kitchen [ssh options and command]',
+    })
+  const at = target.lastIndexOf('@')
+  const user = at > 0 ? target.slice(0, at) : undefined
+  return {
+    target: at > 0 ? target.slice(at + 1) : target,
+    sshArgs: [...(user ? ['-l', user] : []), ...rest.filter((a, i) => !(i === 0 && a === '--'))],
+  }
+}
+
+export const ssh: Command<SshOptions> = {
+  name: 'ssh',
+  summary: 'ssh to an instance by name or id, no ssh config needed',
+  usage: 'ssm-ssh ssh [USER@]TARGET [ssh args…]',
+  examples: ['ssm-ssh ssh pi@pi-kitchen', 'ssm-ssh ssh web-1 -- -L 8080:localhost:80 uptime'],
+  parse,
+  async run(options, ctx) {
+    const { clientsFor, fleetSourceFor, globalProxyArgs } = await import('./aws-context.ts')
+    const { getFleet } = await import('../aws/fleet.ts')
+    const { INSTANCE_ID, requireTarget, resolveTarget } = await import('../domain/resolve.ts')
+    const { runSsh } = await import('../ssh/run-ssh.ts')
+    let id = options.target
+    if (!INSTANCE_ID.test(id)) {
+      const fleet = await getFleet(fleetSourceFor(ctx, clientsFor(ctx)))
+      const r = resolveTarget(options.target, fleet.instances)
+      if (r.kind === 'ambiguous' && ctx.io.canPrompt) {
+        const { pickInstance } = await import('../ui/picker.ts')
+        const { colors } = await import('../ui/color.ts')
+        id = (
+          await pickInstance(
+            { instances: r.candidates, now: ctx.now(), colors: colors(ctx.io.color), pageSize: 10 },
+            { input: ctx.io.stdin, output: ctx.io.stderr, signal: ctx.signal },
+          )
+        ).id
+      } else {
+        id = requireTarget(options.target, fleet.instances, ctx.now()).id
+      }
+    }
+    return runSsh(ctx.executable, id, options.sshArgs, globalProxyArgs(ctx))
+  },
+}

@@ -1,0 +1,28 @@
+// Values from the cloud (Name tags, ComputerName) are untrusted: nothing in them may reach the ssh
+// config as anything but a plain alias. Aliases are [A-Za-z0-9._-]; users are login names; the
+// ProxyCommand's paths are quoted and their % doubled.
+
+const MAX_ALIAS = 64
+
+/** A Name tag → an ssh Host alias: letters, digits, . _ - only; look-alikes folded; '' if nothing is left. */
+export function sanitizeAlias(name: string): string {
+  const folded = name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/-{2,}/g, '-')
+    .replace(/^[-.]+|[-.]+$/g, '')
+  return folded.slice(0, MAX_ALIAS).replace(/[-.]+$/g, '')
+}
+
+/** A login name as Debian's useradd accepts it by default (lower case), or undefined. */
+export function sanitizeUser(user: string | undefined): string | undefined {
+  return user !== undefined && /^[a-z_][a-z0-9_-]{0,31}$/.test(user) ? user : undefined
+}
+
+/** One ssh_config argument: double quotes around it when it has spaces, % as %% (no tokens). */
+export function quoteConfigArg(arg: string): string {
+  if (/["\n\r]/.test(arg)) throw new Error(`cannot put ${JSON.stringify(arg)} in an ssh config`)
+  const escaped = arg.replace(/%/g, '%%')
+  return /[\s#'\\]/.test(escaped) ? `"${escaped}"` : escaped
+}

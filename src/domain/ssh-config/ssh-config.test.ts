@@ -1,0 +1,140 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import fc from 'fast-check'
+import SSHConfig from 'ssh-config'
+import { describe, expect, it } from 'vitest'
+import { writeFileAtomic } from '../../support/atomic-file.ts'
+import type { Instance } from '../instance.ts'
+import { addInclude, hasInclude, removeBlock, removeInclude, replaceBlock } from './include.ts'
+import { quoteConfigArg, sanitizeAlias } from './sanitize.ts'
+import { renderBlock, type StanzaSettings } from './stanzas.ts'
+
+const ourFile = '/home/u/.ssh/ssm-ssh/config'
+
+// Lines a user's config may hold: comments, CRLF or LF, tabs, Match, Include, odd quoting, Host i-*
+const line = fc.constantFrom(
+  '# a comment',
+  'Host *',
+  'Host i-* mi-*',
+  '\tUser me',
+  '  IdentityFile "~/.ssh/my key"',
+  'Match host *.internal exec "test -f /tmp/x"',
+  'Include ~/.ssh/other/*',
+  'HostName=10.0.0.1',
+  '   ',
+  '',
+  'ProxyCommand ssh -W %h:%p jump',
+  'Host "quoted name"',
+)
+const userConfig = fc
+  .tuple(fc.array(line, { maxLength: 12 }), fc.constantFrom('\n', '\r\n'), fc.boolean())
+  .map(([lines, eol, trailing]) => lines.join(eol) + (trailing && lines.length > 0 ? eol : ''))
+
+describe('the Include line in the user’s config', () => {
+  it('config → config → remove leaves the user’s bytes identical (1000 generated configs)', () => {
+    fc.assert(
+      fc.property(userConfig, (text) => {
+        const once = addInclude(text, ourFile)
+        expect(once.endsWith(text)).toBe(true)
+        expect(addInclude(once, ourFile)).toBe(once)
+        expect(hasInclude(once, ourFile)).toBe(true)
+        expect(removeInclude(once, ourFile)).toBe(text)
+        // the Include comes before the first Host/Match: ssh applies it globally
+        const parsed = SSHConfig.parse(once)
+        const firstDirective = parsed.find((l) => 'param' in l && typeof l.param === 'string')
+        expect(firstDirective && 'param' in firstDirective ? firstDirective.param : '').toBe('Include')
+      }),
+      { numRuns: 1000 },
+    )
+  })
+
+  it('our own file keeps other scopes’ blocks when one is replaced or removed', () => {
+    let ours = replaceBlock('', 'profile=a region=x', 'Host a\n')
+    ours = replaceBlock(ours, 'profile=b region=y', 'Host b\n')
+    const again = replaceBlock(ours, 'profile=a region=x', 'Host a2\n')
+    expect(again).toContain('Host a2\n')
+    expect(again).toContain('Host b\n')
+    expect(again).not.toContain('Host a\n')
+    expect(replaceBlock(again, 'profile=a region=x', 'Host a2\n')).toBe(again)
+    expect(removeBlock(again, 'profile=a region=x')).not.toContain('Host a2')
+  })
+
+  it('a crash between write and rename never leaves a truncated file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ssm-ssh-atomic-'))
+    const file = join(dir, 'config')
+    writeFileSync(file, 'Host keep\n  User me\n')
+    await expect(
+      writeFileAtomic(file, 'Host new\n', { beforeRename: () => Promise.reject(new Error('killed')) }),
+    ).rejects.toThrow('killed')
+    expect(readFileSync(file, 'utf8')).toBe('Host keep\n  User me\n')
+  })
+})
+
+const hostile = [
+  'pi\nProxyCommand touch /tmp/pwned',
+  'pi %h %p',
+  '$(reboot)',
+  '`id`',
+  'it\'s "quoted"',
+  'ProxyCommand',
+  'рі-kitchen', // Cyrillic look-alikes
+  'ｐｉ－ｋｉｔｃｈｅｎ', // full-width
+  'x'.repeat(10_000),
+  '   ',
+]
+
+describe('hostile names and tags', () => {
+  const settings: StanzaSettings = {
+    executable: { node: '/usr/bin/node', script: '/opt/my tools/ssm-ssh.mjs' },
+    aliasFormat: '{name}',
+    templates: {
+      wildcard: 'Host i-* mi-*\n  ProxyCommand {{proxyCommand}}\n',
+      host: 'Host {{alias}}\n  HostName {{hostname}}\n  HostKeyAlias {{hostKeyAlias}}\n{{extra}}  ProxyCommand {{proxyCommand}}\n',
+    },
+  }
+  const instances: Instance[] = hostile.map((name, n) => ({
+    id: `mi-${n.toString(16).padStart(17, '0')}`,
+    name,
+    computerName: 'x',
+    ipAddress: '',
+    pingStatus: 'Online',
+    platform: '',
+    agentVersion: '',
+    resourceType: '',
+    tags: { 'ssm-ssh:user': name },
+  }))
+
+  it('never reach the file unsanitised', () => {
+    const { text } = renderBlock(instances, [], settings)
+    for (const l of text.split('\n').filter(Boolean)) {
+      expect(l).toMatch(
+        /^(Host [A-Za-z0-9._ *-]+| {2}(HostName|HostKeyAlias) (i|mi)-[0-9a-f]+| {2}User [a-z_][a-z0-9_-]*| {2}ProxyCommand .*)$/,
+      )
+    }
+    // words of a hostile name may survive as a harmless alias; no metacharacter does, and every
+    // ProxyCommand is exactly ours
+    expect(text).not.toMatch(/[`$()';]/)
+    const proxies = text.split('\n').filter((l) => l.includes('ProxyCommand '))
+    expect(new Set(proxies)).toEqual(
+      new Set(['  ProxyCommand /usr/bin/node "/opt/my tools/ssm-ssh.mjs" proxy %h %p']),
+    )
+    expect(text.split('\n').every((l) => l.length < 300)).toBe(true)
+  })
+
+  it.each([
+    ['pi-kitchen', 'pi-kitchen'],
+    ['Pi Kitchen #2', 'Pi-Kitchen-2'],
+    ['рі-kitchen', 'kitchen'],
+    ['ｐｉ－ｋｉｔｃｈｅｎ', 'pi-kitchen'],
+    ['café', 'cafe'],
+    ['%h', 'h'],
+  ])('alias of %j is %j', (name, alias) => {
+    expect(sanitizeAlias(name)).toBe(alias)
+  })
+
+  it('quotes paths with spaces and doubles %', () => {
+    expect(quoteConfigArg('/opt/a b/x%y')).toBe('"/opt/a b/x%%y"')
+    expect(() => quoteConfigArg('a"b')).toThrow()
+  })
+})

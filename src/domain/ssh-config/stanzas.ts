@@ -1,0 +1,115 @@
+// The stanzas ssm-ssh writes: a wildcard block for ids, one alias block per instance, one per
+// declared hop. Pure: instances and settings in, text out (templates/ hold the shapes).
+import type { Instance } from '../instance.ts'
+import { quoteConfigArg, sanitizeAlias, sanitizeUser } from './sanitize.ts'
+
+export interface Hop {
+  alias: string
+  /** a managed instance id (remote-host forwarding) or another hop's alias (ProxyJump) */
+  via: string
+  host: string
+  port: number
+  user?: string
+}
+
+export interface StanzaSettings {
+  /** node + our CLI script, absolute */
+  executable: { node: string; script: string }
+  profile?: string
+  region?: string
+  user?: string
+  /** e.g. '{name}' (default) or '{name}.{profile}' */
+  aliasFormat: string
+  templates: { wildcard: string; host: string }
+}
+
+export interface AliasReport {
+  /** instances whose names needed a suffix, with why */
+  renamed: Array<{ id: string; name: string; alias: string; reason: 'clone' | 'collision' | 'empty' }>
+}
+
+export function proxyCommand(s: StanzaSettings, via?: string): string {
+  const args = [s.executable.node, s.executable.script, 'proxy']
+  if (s.profile) args.push('--profile', s.profile)
+  if (s.region) args.push('--region', s.region)
+  if (via) args.push('--via', via)
+  return `${args.map(quoteConfigArg).join(' ')} %h %p`
+}
+
+/** alias → instance, deterministic: sorted by id; duplicates get the id's last 6 characters. */
+export function assignAliases(
+  instances: Instance[],
+  s: StanzaSettings,
+): { aliases: Map<string, Instance>; report: AliasReport } {
+  const sorted = [...instances].sort((a, b) => (a.id < b.id ? -1 : 1))
+  const wanted = new Map<string, Instance[]>()
+  const report: AliasReport = { renamed: [] }
+  for (const i of sorted) {
+    const base = sanitizeAlias(
+      s.aliasFormat
+        .replaceAll('{name}', i.name)
+        .replaceAll('{profile}', s.profile ?? 'default')
+        .replaceAll('{region}', s.region ?? ''),
+    )
+    const alias = base === '' || /^(i|mi)-/.test(base) ? '' : base
+    if (alias === '') {
+      report.renamed.push({ id: i.id, name: i.name, alias: i.id, reason: 'empty' })
+      continue
+    }
+    wanted.set(alias, [...(wanted.get(alias) ?? []), i])
+  }
+  const aliases = new Map<string, Instance>()
+  for (const [alias, group] of wanted) {
+    if (group.length === 1) {
+      aliases.set(alias, group[0] as Instance)
+      continue
+    }
+    const first = group[0] as Instance
+    const clones = group.every((g) => g.computerName === first.computerName && g.name === first.name)
+    for (const i of group) {
+      const unique = `${alias}-${i.id.slice(-6)}`
+      aliases.set(unique, i)
+      report.renamed.push({ id: i.id, name: i.name, alias: unique, reason: clones ? 'clone' : 'collision' })
+    }
+  }
+  return { aliases, report }
+}
+
+function fill(template: string, values: Record<string, string>): string {
+  return template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => values[key] ?? '')
+}
+
+export function renderBlock(
+  instances: Instance[],
+  hops: Hop[],
+  s: StanzaSettings,
+): { text: string; report: AliasReport } {
+  const { aliases, report } = assignAliases(instances, s)
+  const parts = [fill(s.templates.wildcard, { proxyCommand: proxyCommand(s) })]
+  for (const [alias, i] of [...aliases].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const user = sanitizeUser(s.user ?? i.tags['ssm-ssh:user'])
+    parts.push(
+      fill(s.templates.host, {
+        alias,
+        hostname: i.id,
+        hostKeyAlias: i.id,
+        extra: user ? `  User ${user}\n` : '',
+        proxyCommand: proxyCommand(s),
+      }),
+    )
+  }
+  for (const hop of hops) {
+    const user = sanitizeUser(hop.user)
+    const lines = [
+      `Host ${hop.alias}`,
+      `  HostName ${hop.host}`,
+      `  Port ${hop.port}`,
+      `  HostKeyAlias ${hop.alias}`,
+    ]
+    if (user) lines.push(`  User ${user}`)
+    if (/^(i|mi)-/.test(hop.via)) lines.push(`  ProxyCommand ${proxyCommand(s, hop.via)}`)
+    else lines.push(`  ProxyJump ${hop.via}`)
+    parts.push(`${lines.join('\n')}\n`)
+  }
+  return { text: parts.join('\n'), report }
+}

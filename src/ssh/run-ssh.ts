@@ -1,0 +1,41 @@
+// The real ssh to an instance, with our ProxyCommand and HostKeyAlias and the terminal handed over.
+import { ChildExitError } from '../support/errors.ts'
+
+const quote = (s: string) => `"${s.replace(/(["\\])/g, '\\$1').replace(/%/g, '%%')}"`
+
+export function proxyCommandFor(
+  executable: { node: string; script: string },
+  globalArgs: string[] = [],
+): string {
+  return [
+    quote(executable.node),
+    quote(executable.script),
+    'proxy',
+    ...globalArgs.map(quote),
+    '%h',
+    '%p',
+  ].join(' ')
+}
+
+/** Runs `ssh … <id> [args]`; its exit code passes through (ChildExitError when non-zero). */
+export async function runSsh(
+  executable: { node: string; script: string },
+  instanceId: string,
+  sshArgs: string[],
+  globalArgs: string[] = [],
+): Promise<number> {
+  const { execa } = await import('execa')
+  // ssh reads options after the destination too, so the user's options and command follow it as typed
+  const args = [
+    '-o',
+    `ProxyCommand=${proxyCommandFor(executable, globalArgs)}`,
+    '-o',
+    `HostKeyAlias=${instanceId}`,
+    instanceId,
+    ...sshArgs,
+  ]
+  const result = await execa('ssh', args, { stdio: 'inherit', reject: false })
+  if (result.exitCode !== 0)
+    throw new ChildExitError(`ssh exited with ${result.exitCode}`, result.exitCode ?? 1)
+  return 0
+}

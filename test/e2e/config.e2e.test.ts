@@ -1,0 +1,123 @@
+// ssm-ssh config end to end: the stanzas it writes carry the real ssh to every kind of target,
+// `ssh -G` shows what each alias resolves to, and --remove gives the user's file back byte for byte.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { execa } from 'execa'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { cli, randomData, sha256, startWorld, type World } from '../helpers/e2e.ts'
+
+describe('ssm-ssh config', () => {
+  let w: World
+  let sshDir: string
+  let env: NodeJS.ProcessEnv
+  // CRLF, tabs, an existing Host i-*, no final newline; the key settings reach ProxyJump's ssh too
+  let userConfig = ''
+  const run = (...args: string[]) =>
+    execa(process.execPath, [cli, ...args], { env, extendEnv: false, reject: false })
+  const ssh = async (host: string, command: string, input?: Buffer) => {
+    const r = await execa('ssh', ['-F', join(sshDir, 'config'), host, command], {
+      env,
+      extendEnv: false,
+      reject: false,
+      encoding: 'buffer',
+      stripFinalNewline: false,
+      timeout: 60_000,
+      ...(input ? { input } : { stdin: 'ignore' }),
+    })
+    return {
+      exitCode: r.exitCode,
+      stdout: Buffer.from(r.stdout).toString(),
+      stderr: Buffer.from(r.stderr).toString(),
+    }
+  }
+  beforeAll(async () => {
+    w = await startWorld()
+    sshDir = join(w.dir, 'dot-ssh')
+    mkdirSync(sshDir, { mode: 0o700 })
+    userConfig = `# my own config\r\nHost build\r\n\tHostName build.example\r\n\tUser me\r\nHost i-*\r\n  User ec2-user\r\nHost *\r\n  IdentityFile ${w.key.path}\r\n  IdentitiesOnly yes\r\n  BatchMode yes\r\n  StrictHostKeyChecking no\r\n  UserKnownHostsFile /dev/null\r\n  LogLevel ERROR`
+    writeFileSync(join(sshDir, 'config'), userConfig)
+    env = { ...w.env, XDG_CACHE_HOME: join(w.dir, 'cache'), XDG_STATE_HOME: join(w.dir, 'state') }
+    expect(
+      (
+        await run(
+          'config',
+          'add-host',
+          'lab-nas',
+          '--via',
+          'pi-gateway',
+          '--host',
+          '10.20.0.11',
+          '--user',
+          'admin',
+        )
+      ).exitCode,
+    ).toBe(0)
+    expect(
+      (
+        await run(
+          'config',
+          'add-host',
+          'lab-vault',
+          '--via',
+          'lab-nas',
+          '--host',
+          '10.30.0.5',
+          '--user',
+          'admin',
+        )
+      ).exitCode,
+    ).toBe(0)
+    const r = await run('config', '--ssh-dir', sshDir, '--user', 'pi')
+    expect(r.stderr).toMatch(/pi-clone" → alias pi-clone-[0-9a-f]{6} \(clone/)
+    expect(r.exitCode).toBe(0)
+  })
+  afterAll(async () => w.close())
+
+  it('adds one Include line at the top and keeps the rest of the user’s bytes', () => {
+    const text = readFileSync(join(sshDir, 'config'), 'utf8')
+    expect(text.endsWith(userConfig)).toBe(true)
+    expect(text.slice(0, text.length - userConfig.length)).toMatch(
+      /^# ssm-ssh: .*\r\nInclude .*ssm-ssh\/config\r\n$/,
+    )
+    expect(readFileSync(join(sshDir, 'config.ssm-ssh.bak'), 'utf8')).toBe(userConfig)
+  })
+
+  it.each([
+    ['pi-kitchen', 'pi', 'pi-kitchen'],
+    ['web-1', 'pi', 'ec2-user@web-1'],
+  ])('%s works and ssh -G shows HostName, HostKeyAlias, ProxyCommand, User', async (alias, user, target) => {
+    const g = await execa('ssh', ['-F', join(sshDir, 'config'), '-G', alias], { env, extendEnv: false })
+    const id = w.idOf(alias)
+    expect(g.stdout).toContain(`hostname ${id}`)
+    expect(g.stdout).toContain(`hostkeyalias ${id}`)
+    expect(g.stdout).toContain(`user ${user}`)
+    expect(g.stdout).toMatch(/proxycommand .*ssm-ssh.mjs"? proxy %h %p/)
+    const r = await ssh(target, 'echo ok')
+    expect(r.stdout).toBe('ok\n')
+  })
+
+  it('an id works through the wildcard block, each clone through its own alias', async () => {
+    expect((await ssh(`pi@${w.idOf('pi-attic')}`, 'echo ok')).stdout).toBe('ok\n')
+    const ours = readFileSync(join(sshDir, 'ssm-ssh', 'config'), 'utf8')
+    const clones = [...ours.matchAll(/^Host (pi-clone-[0-9a-f]{6})$/gm)].map((m) => m[1] as string)
+    expect(clones).toHaveLength(2)
+    for (const alias of clones) expect((await ssh(alias, 'echo clone')).stdout).toBe('clone\n')
+  })
+
+  it('reaches a private host one hop away and scp-like 1 MiB two hops away', async () => {
+    expect((await ssh('lab-nas', 'echo nas')).stdout).toBe('nas\n')
+    const g = await execa('ssh', ['-F', join(sshDir, 'config'), '-G', 'lab-vault'], { env, extendEnv: false })
+    expect(g.stdout).toContain('proxyjump lab-nas')
+    const data = randomData(1024 * 1024, 8)
+    const r = await ssh('lab-vault', 'cat > f && sha256sum f', data)
+    expect(r.stdout.split(' ')[0]).toBe(sha256(data))
+  })
+
+  it('a second run changes nothing (--check is clean) and --remove restores the user’s file', async () => {
+    expect((await run('config', '--ssh-dir', sshDir, '--user', 'pi', '--check')).exitCode).toBe(0)
+    const r = await run('config', '--ssh-dir', sshDir, '--remove')
+    expect(r.exitCode).toBe(0)
+    expect(readFileSync(join(sshDir, 'config'), 'utf8')).toBe(userConfig)
+    expect((await run('config', '--ssh-dir', sshDir, '--check')).exitCode).toBe(1)
+  })
+})
