@@ -1,6 +1,6 @@
 // ssm-ssh config end to end: the stanzas it writes carry the real ssh to every kind of target,
 // `ssh -G` shows what each alias resolves to, and --remove gives the user's file back byte for byte.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { execa } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -111,6 +111,31 @@ describe('ssm-ssh config', () => {
     const data = randomData(1024 * 1024, 8)
     const r = await ssh('lab-vault', 'cat > f && sha256sum f', data)
     expect(r.stdout.split(' ')[0]).toBe(sha256(data))
+  })
+
+  it('scp copies 1 MiB through the two-hop path with equal sha256', async () => {
+    const data = randomData(1024 * 1024, 12)
+    const local = join(w.dir, 'payload.bin')
+    writeFileSync(local, data)
+    // -O: the classic scp protocol (runs scp on the host); SFTP too where an sftp-server is installed
+    const modes = existsSync('/usr/lib/openssh/sftp-server') ? [['-O'], []] : [['-O']]
+    for (const mode of modes) {
+      const up = await execa(
+        'scp',
+        ['-v', '-F', join(sshDir, 'config'), ...mode, local, 'lab-vault:copy.bin'],
+        { env, extendEnv: false, reject: false, timeout: 60_000 },
+      )
+      expect(up.exitCode, up.stderr.split('\n').slice(-15).join('\n')).toBe(0)
+      const back = join(w.dir, `back${mode.length}.bin`)
+      const down = await execa('scp', ['-F', join(sshDir, 'config'), ...mode, 'lab-vault:copy.bin', back], {
+        env,
+        extendEnv: false,
+        reject: false,
+        timeout: 60_000,
+      })
+      expect(down.exitCode, down.stderr).toBe(0)
+      expect(sha256(readFileSync(back))).toBe(sha256(data))
+    }
   })
 
   it('a second run changes nothing (--check is clean) and --remove restores the user’s file', async () => {

@@ -155,9 +155,14 @@ export async function startSshServer(spec: HostSpec): Promise<RunningHost> {
             env: shellEnv(spec, user),
           })
           channel.pipe(child.stdin)
-          child.stdout.pipe(channel)
+          child.stdin.on('error', () => {})
+          child.stdout.pipe(channel, { end: false })
           child.on('error', () => channel.close())
-          child.on('close', () => channel.close())
+          // like exec: an exit status, then EOF, or scp reports the transfer as failed
+          child.on('close', (code) => {
+            channel.exit(code ?? 1)
+            channel.end()
+          })
         })
       })
       client.on('tcpip', (accept, reject, info) => {
