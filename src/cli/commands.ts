@@ -28,6 +28,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'ssh to an instance by name or id, no ssh config needed',
     load: async () => (await import('../commands/ssh.ts')).ssh,
   },
+  'push-key': {
+    summary: 'put a temporary SSH key on instances',
+    load: async () => (await import('../commands/push-key.ts')).pushKey,
+  },
   sandbox: {
     summary: 'run the local Session Manager sandbox (an offline emulator of the SSM API and data channel)',
     load: async () => (await import('../commands/sandbox.ts')).sandbox,

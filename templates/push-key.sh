@@ -1,0 +1,32 @@
+# ssm-ssh push-key: add one temporary public key for one user, remove it after the TTL.
+# Values arrive single-quoted by ssm-ssh; nothing here is interpolated into another command line.
+set -eu
+user=__USER__
+keyline=__KEYLINE__
+marker=__MARKER__
+ttl=__TTL__
+home="${SSM_SSH_SANDBOX_HOME:-}"
+if [ -z "$home" ]; then
+  home=$(getent passwd "$user" | cut -d: -f6)
+fi
+if [ -z "$home" ]; then
+  echo "ssm-ssh: no user $user on this host" >&2
+  exit 3
+fi
+mkdir -p "$home/.ssh"
+chmod 700 "$home/.ssh"
+touch "$home/.ssh/authorized_keys"
+chmod 600 "$home/.ssh/authorized_keys"
+if [ "$(id -u)" = 0 ] && [ -z "${SSM_SSH_SANDBOX_HOME:-}" ]; then
+  chown "$user:" "$home/.ssh" "$home/.ssh/authorized_keys"
+fi
+printf '%s\n' "$keyline" >> "$home/.ssh/authorized_keys"
+# Removal after the TTL, detached so it outlives this command; expiry-time covers sshd >= 7.7 anyway.
+file="$home/.ssh/authorized_keys"
+remove="sleep $ttl; grep -vF -- \"$marker\" \"$file\" > \"$file.ssm-ssh\" || true; cat \"$file.ssm-ssh\" > \"$file\"; rm -f \"$file.ssm-ssh\""
+if command -v systemd-run >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && [ -z "${SSM_SSH_SANDBOX_HOME:-}" ]; then
+  systemd-run --quiet --on-active="${ttl}s" /bin/sh -c "grep -vF -- '$marker' '$file' > '$file.ssm-ssh' || true; cat '$file.ssm-ssh' > '$file'; rm -f '$file.ssm-ssh'"
+else
+  nohup /bin/sh -c "$remove" >/dev/null 2>&1 &
+fi
+echo "ssm-ssh: key added for $user until $(date -u -d "@$(( $(date +%s) + ttl ))" +%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo "+${ttl}s")"
