@@ -29,4 +29,9 @@ if command -v systemd-run >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && [ -z "${SSM_S
 else
   nohup /bin/sh -c "$remove" >/dev/null 2>&1 &
 fi
+# The host's public keys, so the client can pin them before the first connection
+etc="${SSM_SSH_SANDBOX_SSH_ETC:-/etc/ssh}"
+for f in "$etc"/ssh_host_*_key.pub; do
+  [ -r "$f" ] && printf 'HOSTKEY %s\n' "$(cut -d' ' -f1,2 "$f")"
+done
 echo "ssm-ssh: key added for $user until $(date -u -d "@$(( $(date +%s) + ttl ))" +%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo "+${ttl}s")"

@@ -17,6 +17,7 @@ export interface PushKeyOptions {
   user: string
   ttlSeconds: number
   method: 'auto' | 'eic' | 'run-command'
+  sshDir?: string
 }
 
 export function parse(argv: string[]): PushKeyOptions {
@@ -29,6 +30,7 @@ export function parse(argv: string[]): PushKeyOptions {
       user: { type: 'string', short: 'l' },
       ttl: { type: 'string' },
       method: { type: 'string' },
+      'ssh-dir': { type: 'string' },
     },
   })
   if (positionals.length === 0)
@@ -51,6 +53,7 @@ export function parse(argv: string[]): PushKeyOptions {
     ttlSeconds: parseTtl(values.ttl ?? '10m'),
     method,
     ...(values.key ? { keyFile: values.key } : {}),
+    ...(values['ssh-dir'] ? { sshDir: values['ssh-dir'] } : {}),
   }
 }
 
@@ -172,16 +175,36 @@ export const pushKey: Command<PushKeyOptions> = {
           comment: `ssm-ssh push-key for ${options.user}`,
         },
       )
+      const { parseHostKeys, pinHostKeys } = await import('../ssh/known-hosts.ts')
       for (const r of results) {
         const name = chosen.get(r.instanceId)?.name ?? ''
+        if (r.status !== 'Success') {
+          rows.push({
+            id: r.instanceId,
+            name,
+            ok: false,
+            result: `${r.status}: ${r.output.split('\n').filter(Boolean).slice(-1)[0] ?? ''}`,
+          })
+          continue
+        }
+        // Pin the host keys it printed; a changed one is reported, never overwritten
+        const pinned = await pinHostKeys(
+          options.sshDir ?? ctx.paths.sshDir,
+          r.instanceId,
+          parseHostKeys(r.output),
+        )
+        if (pinned.changed.length > 0) {
+          ctx.log.warn(
+            `WARNING: the ${pinned.changed.join(', ')} host key of ${r.instanceId} CHANGED since it was pinned: not trusted, not overwritten (a re-imaged or impersonated host?)`,
+          )
+          rows.push({ id: r.instanceId, name, ok: false, result: 'host key changed (see the warning)' })
+          continue
+        }
         rows.push({
           id: r.instanceId,
           name,
-          ok: r.status === 'Success',
-          result:
-            r.status === 'Success'
-              ? `key valid for ${options.ttlSeconds} s (Run Command)`
-              : `${r.status}: ${r.output.split('\n').filter(Boolean).slice(-1)[0] ?? ''}`,
+          ok: true,
+          result: `key valid for ${options.ttlSeconds} s (Run Command)`,
         })
       }
     }

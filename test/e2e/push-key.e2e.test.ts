@@ -1,6 +1,6 @@
 // push-key end to end: Run Command puts a temporary key on a hybrid node (the exact line checked),
 // ssh works with it and is refused after the TTL; EC2 Instance Connect does the same for i-.
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { execa } from 'execa'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -60,6 +60,49 @@ describe('ssm-ssh push-key', () => {
     expect(w.box.state.requests.filter((q) => q.operation === 'SendCommand')).toHaveLength(1)
   })
 
+  it('pins the host key: the first ssh is verified with StrictHostKeyChecking yes; a changed key is refused', async () => {
+    const id = w.idOf('pi-kitchen')
+    const sshDir = join(w.dir, 'pinned')
+    const r = await run('pi-kitchen', '--key', `${fresh.path}.pub`, '--ssh-dir', sshDir)
+    expect(r.exitCode).toBe(0)
+    const knownHosts = join(sshDir, 'ssm-ssh', 'known_hosts')
+    expect(readFileSync(knownHosts, 'utf8')).toMatch(new RegExp(`^${id} ssh-ed25519 AAAA\\S+\n$`))
+    const strict = await execa(
+      'ssh',
+      [
+        '-i',
+        fresh.path,
+        '-o',
+        'IdentitiesOnly=yes',
+        '-o',
+        'BatchMode=yes',
+        '-F',
+        '/dev/null',
+        '-o',
+        `UserKnownHostsFile=${knownHosts}`,
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        `HostKeyAlias=${id}`,
+        '-o',
+        `ProxyCommand="${process.execPath}" "${cli}" proxy %h %p`,
+        `pi@${id}`,
+        'echo verified',
+      ],
+      { env: w.env, extendEnv: false, reject: false },
+    )
+    expect(strict.stdout).toBe('verified')
+    // the instance is re-imaged: a new host key must not replace the pinned one
+    writeFileSync(
+      knownHosts,
+      `${id} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOldOldOldOldOldOldOldOldOldOldOldOldOldOldOld\n`,
+    )
+    const changed = await run('pi-kitchen', '--key', `${fresh.path}.pub`, '--ssh-dir', sshDir)
+    expect(changed.exitCode).toBe(1)
+    expect(changed.stderr).toMatch(/WARNING: the ssh-ed25519 host key of mi-[0-9a-f]{17} CHANGED/)
+    expect(readFileSync(knownHosts, 'utf8')).toContain('OldOld')
+  })
+
   it('EC2 Instance Connect for i-: valid at once', async () => {
     const r = await run('web-2', '--key', `${fresh.path}.pub`, '--user', 'ec2-user')
     expect(r.stdout).toMatch(/^ok\s+i-[0-9a-f]{17}\s+web-2\s+key valid for 60 s \(EC2 Instance Connect\)$/m)
@@ -77,8 +120,46 @@ describe('ssm-ssh push-key', () => {
       expect(r.stderr).toMatch(/^ssm-ssh: --user .* is not a login name/)
     }
     const badKey = join(w.dir, 'bad.pub')
-    ;(await import('node:fs')).writeFileSync(badKey, 'ssh-ed25519 AAAAnotakey$(reboot) x\n')
+    writeFileSync(badKey, 'ssh-ed25519 AAAAnotakey$(reboot) x\n')
     expect((await run('pi-garage', '--key', badKey)).exitCode).toBe(2)
     expect(w.box.state.requests.filter((q) => q.operation === 'SendCommand').length).toBe(before)
+  })
+})
+
+describe('ssm-ssh push-key at fleet scale', () => {
+  let w: World
+  beforeAll(async () => {
+    w = await startWorld({ fleet: 300, seed: 4 })
+  })
+  afterAll(async () => w.close())
+
+  it('200 hybrid instances: at most 4 SendCommand calls, every online one confirmed, offline reported', async () => {
+    const key = makeClientKey()
+    const pis = [...w.box.state.instances.values()].filter((i) => i.kind === 'hybrid').slice(0, 200)
+    expect(pis.length).toBe(200)
+    const started = Date.now()
+    const r = await execa(
+      process.execPath,
+      [
+        cli,
+        'push-key',
+        ...pis.map((i) => i.id),
+        '--key',
+        `${key.path}.pub`,
+        '--ssh-dir',
+        join(w.dir, 'scale'),
+      ],
+      { env: w.env, extendEnv: false, reject: false, timeout: 300_000 },
+    )
+    const seconds = (Date.now() - started) / 1000
+    const okLines = r.stdout.split('\n').filter((l) => l.startsWith('ok '))
+    const offlineLines = r.stdout.split('\n').filter((l) => /offline \(ConnectionLost\)$/.test(l))
+    expect(okLines.length).toBe(pis.filter((i) => i.pingStatus === 'Online').length)
+    expect(offlineLines.length).toBe(pis.filter((i) => i.pingStatus !== 'Online').length)
+    const sends = w.box.state.requests.filter((q) => q.operation === 'SendCommand').length
+    expect(sends).toBeLessThanOrEqual(4)
+    process.stderr.write(
+      `push-key: ${pis.length} hybrid instances, ${okLines.length} confirmed, ${offlineLines.length} offline, ${sends} SendCommand calls, ${seconds.toFixed(1)} s\n`,
+    )
   })
 })

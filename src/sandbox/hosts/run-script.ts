@@ -3,8 +3,10 @@
 // scripts that write ~/.ssh/authorized_keys change what that host's SSH server accepts.
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { SandboxState } from '../model.ts'
-import { prepareHome } from './index.ts'
+import { hostPublicKeys, prepareHome } from './index.ts'
 
 export interface ScriptResult {
   exitCode: number
@@ -27,6 +29,13 @@ export function createRunScript(state: SandboxState): RunScript {
     const instance = state.instances.get(instanceId)
     if (!instance) throw new Error(`no simulated instance ${instanceId}`)
     await prepareHome(state, instance.home)
+    // The host's /etc/ssh, as far as scripts need it: its public host key (push-key prints it)
+    const sshEtc = join(state.stateDir, 'etc-ssh', instanceId)
+    await mkdir(sshEtc, { recursive: true })
+    await writeFile(
+      join(sshEtc, 'ssh_host_ed25519_key.pub'),
+      `${(await hostPublicKeys(state, instanceId)).join('\n')}\n`,
+    )
     return new Promise<ScriptResult>((resolve) => {
       const child = spawn(shell, ['-c', script], {
         cwd: instance.home,
@@ -38,6 +47,7 @@ export function createRunScript(state: SandboxState): RunScript {
           PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
           LANG: 'C.UTF-8',
           SSM_SSH_SANDBOX_HOME: instance.home,
+          SSM_SSH_SANDBOX_SSH_ETC: sshEtc,
         },
       })
       const out: Buffer[] = []
