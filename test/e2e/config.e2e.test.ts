@@ -34,7 +34,7 @@ describe('ssm-ssh config', () => {
     w = await startWorld()
     sshDir = join(w.dir, 'dot-ssh')
     mkdirSync(sshDir, { mode: 0o700 })
-    userConfig = `# my own config\r\nHost build\r\n\tHostName build.example\r\n\tUser me\r\nHost i-*\r\n  User ec2-user\r\nHost *\r\n  IdentityFile ${w.key.path}\r\n  IdentitiesOnly yes\r\n  BatchMode yes\r\n  StrictHostKeyChecking no\r\n  UserKnownHostsFile /dev/null\r\n  LogLevel ERROR`
+    userConfig = `# my own config\r\nHost build\r\n\tHostName build.example\r\n\tUser me\r\nHost i-*\r\n  User ec2-user\r\nHost pi-garage\r\n  User custom\r\nHost *\r\n  IdentityFile ${w.key.path}\r\n  IdentitiesOnly yes\r\n  BatchMode yes\r\n  StrictHostKeyChecking no\r\n  UserKnownHostsFile /dev/null\r\n  LogLevel ERROR`
     writeFileSync(join(sshDir, 'config'), userConfig)
     env = { ...w.env, XDG_CACHE_HOME: join(w.dir, 'cache'), XDG_STATE_HOME: join(w.dir, 'state') }
     expect(
@@ -69,6 +69,8 @@ describe('ssm-ssh config', () => {
     ).toBe(0)
     const r = await run('config', '--ssh-dir', sshDir, '--user', 'pi')
     expect(r.stderr).toMatch(/pi-clone" → alias pi-clone-[0-9a-f]{6} \(clone/)
+    expect(r.stderr).toMatch(/your config already has "Host pi-garage": left as you wrote it/)
+    expect(readFileSync(join(sshDir, 'ssm-ssh', 'config'), 'utf8')).not.toMatch(/^Host pi-garage$/m)
     expect(r.exitCode).toBe(0)
   })
   afterAll(async () => w.close())

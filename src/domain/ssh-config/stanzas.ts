@@ -21,11 +21,15 @@ export interface StanzaSettings {
   /** e.g. '{name}' (default) or '{name}.{profile}' */
   aliasFormat: string
   templates: { wildcard: string; host: string }
+  /** Host names the user's own config already defines: reported, never overridden */
+  reserved?: Set<string>
 }
 
 export interface AliasReport {
   /** instances whose names needed a suffix, with why */
   renamed: Array<{ id: string; name: string; alias: string; reason: 'clone' | 'collision' | 'empty' }>
+  /** aliases left out because the user's config has a Host of that name */
+  userDefined: Array<{ id: string; alias: string }>
 }
 
 export function proxyCommand(s: StanzaSettings, via?: string): string {
@@ -43,7 +47,7 @@ export function assignAliases(
 ): { aliases: Map<string, Instance>; report: AliasReport } {
   const sorted = [...instances].sort((a, b) => (a.id < b.id ? -1 : 1))
   const wanted = new Map<string, Instance[]>()
-  const report: AliasReport = { renamed: [] }
+  const report: AliasReport = { renamed: [], userDefined: [] }
   for (const i of sorted) {
     const base = sanitizeAlias(
       s.aliasFormat
@@ -87,6 +91,10 @@ export function renderBlock(
   const { aliases, report } = assignAliases(instances, s)
   const parts = [fill(s.templates.wildcard, { proxyCommand: proxyCommand(s) })]
   for (const [alias, i] of [...aliases].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (s.reserved?.has(alias)) {
+      report.userDefined.push({ id: i.id, alias })
+      continue
+    }
     const user = sanitizeUser(s.user ?? i.tags['ssm-ssh:user'])
     parts.push(
       fill(s.templates.host, {
