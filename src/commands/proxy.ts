@@ -22,6 +22,8 @@ export interface ProxyOptions {
   pluginPath?: string
   /** seconds to wait for the agent's handshake */
   handshakeTimeout: number
+  /** push ssm-ssh's own key for this user first (ProxyCommand … --push-key --user %r %h %p) */
+  pushKeyUser?: string
 }
 
 export function parse(argv: string[]): ProxyOptions {
@@ -35,6 +37,8 @@ export function parse(argv: string[]): ProxyOptions {
       reason: { type: 'string' },
       plugin: { type: 'string' },
       'handshake-timeout': { type: 'string' },
+      'push-key': { type: 'boolean' },
+      user: { type: 'string' },
     },
   })
   const [target, portText, extra] = positionals
@@ -73,11 +77,22 @@ export function parse(argv: string[]): ProxyOptions {
       { hint: 'e.g. --handshake-timeout 15' },
     )
   }
+  if (values['push-key'] && (values.user === undefined || !/^[a-z_][a-z0-9_-]{0,31}$/.test(values.user))) {
+    throw new UsageError('--push-key needs --user with a login name', {
+      hint: 'ProxyCommand ssm-ssh proxy --push-key --user %r %h %p',
+    })
+  }
+  if (values['push-key'] && values.via !== undefined) {
+    throw new UsageError('--push-key and --via do not go together', {
+      hint: 'the host behind a jump has no agent to push a key to',
+    })
+  }
   return {
     target,
     port,
     transport,
     handshakeTimeout,
+    ...(values['push-key'] ? { pushKeyUser: values.user } : {}),
     ...(values.via !== undefined ? { via: values.via } : {}),
     ...(values.reason !== undefined ? { reason: values.reason } : {}),
     ...(values.plugin !== undefined ? { pluginPath: values.plugin } : {}),
@@ -164,6 +179,40 @@ async function explainNotConnected(
   return error
 }
 
+/** One step for a fresh Pi: ssm-ssh's own key for `user`, valid 10 minutes, then connect. */
+async function pushOwnKey(ctx: Context, clients: AwsClients, id: string, user: string): Promise<void> {
+  const { join } = await import('node:path')
+  const { readFile } = await import('node:fs/promises')
+  const { ensureKeyPair } = await import('../ssh/keygen.ts')
+  const { parsePublicKey } = await import('../domain/push-key.ts')
+  const { installKey } = await import('./key-install.ts')
+  const pair = await ensureKeyPair(join(ctx.paths.stateDir, 'id_ed25519'), 'ssm-ssh')
+  const key = parsePublicKey(await readFile(pair.publicKeyPath, 'utf8'), pair.publicKeyPath)
+  const instance = {
+    id,
+    name: id,
+    computerName: '',
+    ipAddress: '',
+    pingStatus: 'Online',
+    platform: '',
+    agentVersion: '',
+    resourceType: '',
+    tags: {},
+  }
+  const [row] = await installKey(ctx, clients, [instance], {
+    key,
+    user,
+    ttlSeconds: 600,
+    method: 'auto',
+    sshDir: ctx.paths.sshDir,
+  })
+  if (!row?.ok)
+    throw new TargetError(`could not push a key to ${id}: ${row?.result ?? 'no result'}`, {
+      hint: 'ssm-ssh push-key shows the details',
+    })
+  ctx.log.verbose(`pushed ssm-ssh's key for ${user} to ${id}: ${row.result}`)
+}
+
 async function runProxy(options: ProxyOptions, ctx: Context): Promise<number> {
   if (ctx.io.isStdinTTY) {
     throw new UsageError(
@@ -179,6 +228,7 @@ async function runProxy(options: ProxyOptions, ctx: Context): Promise<number> {
   const { startSession, resumeSession, terminateSession } = await import('../aws/sessions.ts')
   const jump = options.via === undefined ? undefined : await resolveId(options.via, clients, ctx)
   const target = jump ?? (await resolveId(options.target, clients, ctx))
+  if (options.pushKeyUser) await pushOwnKey(ctx, clients, target, options.pushKeyUser)
   const documentName = jump ? 'AWS-StartPortForwardingSessionToRemoteHost' : 'AWS-StartSSHSession'
   const parameters: Record<string, string[]> = jump
     ? { host: [options.target], portNumber: [String(options.port)] }

@@ -1,10 +1,8 @@
 // ssm-ssh push-key: a temporary public key on instances — EC2 Instance Connect for i- (60 s), Run
 // Command for mi- (and i- with --method run-command), removed again after --ttl. Waits until each
 // instance has it and says which did not.
-import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { Command } from '../cli/command.ts'
 import type { Instance } from '../domain/instance.ts'
@@ -55,20 +53,6 @@ export function parse(argv: string[]): PushKeyOptions {
     ...(values.key ? { keyFile: values.key } : {}),
     ...(values['ssh-dir'] ? { sshDir: values['ssh-dir'] } : {}),
   }
-}
-
-async function scriptTemplate(): Promise<string> {
-  const here = dirname(fileURLToPath(import.meta.url))
-  for (const dir of [resolve(here, '../templates'), resolve(here, '../../templates')]) {
-    try {
-      return await readFile(join(dir, 'push-key.sh'), 'utf8')
-    } catch {
-      // next candidate
-    }
-  }
-  throw new CliError('the push-key script template is missing', {
-    hint: 'reinstall ssm-ssh (templates/ ships with it)',
-  })
 }
 
 export const pushKey: Command<PushKeyOptions> = {
@@ -129,85 +113,14 @@ export const pushKey: Command<PushKeyOptions> = {
         })
       for (const h of hits) chosen.set(h.id, h)
     }
-    const offline = [...chosen.values()].filter((i) => i.pingStatus !== 'Online')
-    const online = [...chosen.values()].filter((i) => i.pingStatus === 'Online')
-    const viaEic = online.filter((i) => i.id.startsWith('i-') && options.method !== 'run-command')
-    if (options.method === 'eic' && online.some((i) => i.id.startsWith('mi-'))) {
-      throw new UsageError('EC2 Instance Connect only works for i- instances', {
-        hint: 'drop --method eic (auto uses Run Command for mi-)',
-      })
-    }
-    const viaRun = online.filter((i) => !viaEic.includes(i))
-    const rows: Array<{ id: string; name: string; result: string; ok: boolean }> = offline.map((i) => ({
-      id: i.id,
-      name: i.name,
-      result: `offline (${i.pingStatus})`,
-      ok: false,
-    }))
-    const publicKey = `${key.type} ${key.blob}`
-    const { sendSshPublicKey } = await import('../aws/instance-connect.ts')
-    for (const i of viaEic) {
-      try {
-        await sendSshPublicKey(clients, i.id, options.user, publicKey)
-        rows.push({ id: i.id, name: i.name, result: 'key valid for 60 s (EC2 Instance Connect)', ok: true })
-      } catch (error) {
-        rows.push({ id: i.id, name: i.name, result: (error as Error).message, ok: false })
-      }
-    }
-    if (viaRun.length > 0) {
-      const { keyLine, renderScript } = await import('../domain/push-key.ts')
-      const { runShellScript } = await import('../aws/run-command.ts')
-      const marker = `ssm-ssh-temp-${randomBytes(6).toString('hex')}`
-      const line = keyLine(key, new Date(ctx.now().getTime() + options.ttlSeconds * 1000), marker)
-      const script = renderScript(await scriptTemplate(), {
-        user: options.user,
-        keyline: line,
-        marker,
-        ttlSeconds: options.ttlSeconds,
-      })
-      const results = await runShellScript(
-        clients,
-        viaRun.map((i) => i.id),
-        script,
-        {
-          timeoutSeconds: 60,
-          deadline: Date.now() + 120_000,
-          comment: `ssm-ssh push-key for ${options.user}`,
-        },
-      )
-      const { parseHostKeys, pinHostKeys } = await import('../ssh/known-hosts.ts')
-      for (const r of results) {
-        const name = chosen.get(r.instanceId)?.name ?? ''
-        if (r.status !== 'Success') {
-          rows.push({
-            id: r.instanceId,
-            name,
-            ok: false,
-            result: `${r.status}: ${r.output.split('\n').filter(Boolean).slice(-1)[0] ?? ''}`,
-          })
-          continue
-        }
-        // Pin the host keys it printed; a changed one is reported, never overwritten
-        const pinned = await pinHostKeys(
-          options.sshDir ?? ctx.paths.sshDir,
-          r.instanceId,
-          parseHostKeys(r.output),
-        )
-        if (pinned.changed.length > 0) {
-          ctx.log.warn(
-            `WARNING: the ${pinned.changed.join(', ')} host key of ${r.instanceId} CHANGED since it was pinned: not trusted, not overwritten (a re-imaged or impersonated host?)`,
-          )
-          rows.push({ id: r.instanceId, name, ok: false, result: 'host key changed (see the warning)' })
-          continue
-        }
-        rows.push({
-          id: r.instanceId,
-          name,
-          ok: true,
-          result: `key valid for ${options.ttlSeconds} s (Run Command)`,
-        })
-      }
-    }
+    const { installKey } = await import('./key-install.ts')
+    const rows = await installKey(ctx, clients, [...chosen.values()], {
+      key,
+      user: options.user,
+      ttlSeconds: options.ttlSeconds,
+      method: options.method,
+      sshDir: options.sshDir ?? ctx.paths.sshDir,
+    })
     for (const r of rows)
       ctx.io.stdout.write(`${r.ok ? 'ok    ' : 'FAILED'}  ${r.id}  ${r.name}  ${r.result}\n`)
     const failed = rows.filter((r) => !r.ok).length

@@ -1,6 +1,6 @@
 // push-key end to end: Run Command puts a temporary key on a hybrid node (the exact line checked),
 // ssh works with it and is refused after the TTL; EC2 Instance Connect does the same for i-.
-import { readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { execa } from 'execa'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -101,6 +101,26 @@ describe('ssm-ssh push-key', () => {
     expect(changed.exitCode).toBe(1)
     expect(changed.stderr).toMatch(/WARNING: the ssh-ed25519 host key of mi-[0-9a-f]{17} CHANGED/)
     expect(readFileSync(knownHosts, 'utf8')).toContain('OldOld')
+  })
+
+  it('proxy --push-key --user %r: ssh to a Pi that has never seen the key, in one step', async () => {
+    const stateHome = join(w.dir, 'state')
+    const toolKey = join(stateHome, 'ssm-ssh', 'id_ed25519')
+    mkdirSync(join(stateHome, 'ssm-ssh'), { recursive: true })
+    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', toolKey])
+    const r = await execa(
+      'ssh',
+      [
+        ...sshBaseArgs(toolKey),
+        '-o',
+        `ProxyCommand="${process.execPath}" "${cli}" proxy --push-key --user %r %h %p`,
+        `pi@${w.idOf('pi-garage')}`,
+        'echo fresh',
+      ],
+      { env: { ...w.env, XDG_STATE_HOME: stateHome }, extendEnv: false, reject: false, timeout: 60_000 },
+    )
+    expect(r.stderr).toBe('')
+    expect(r.stdout).toBe('fresh')
   })
 
   it('EC2 Instance Connect for i-: valid at once', async () => {
