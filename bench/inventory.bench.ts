@@ -46,12 +46,12 @@ export async function benchInventory(): Promise<void> {
     t0 = performance.now()
     const full = await loadInventory(createAwsClients(settings), { ssmTags: false })
     log(
-      `| listing + EC2 tags (DescribeInstances, 200 ids a call, 4 in parallel) | ${(ms(t0) / 1000).toFixed(2)} s | |`,
+      `| cold inventory for the picker: listing + EC2 tags (DescribeInstances alongside) | ${(ms(t0) / 1000).toFixed(2)} s | ≤ 1.5 s |`,
     )
     t0 = performance.now()
     const withTags = await loadInventory(createAwsClients(settings), { ssmTags: true })
     log(
-      `| listing + EC2 tags + SSM tags of ${withTags.filter((i) => i.id.startsWith('mi-')).length} mi- nodes (32 in flight) | ${(ms(t0) / 1000).toFixed(2)} s | |`,
+      `| listing + EC2 tags + SSM tags of ${withTags.filter((i) => i.id.startsWith('mi-')).length} mi- nodes (32 in flight; the picker gets these in the background) | ${(ms(t0) / 1000).toFixed(2)} s | |`,
     )
 
     const cache = join(dir, 'inventory.json')
@@ -71,17 +71,20 @@ export async function benchInventory(): Promise<void> {
       `| warm picker first paint (read cache, index, rank, render ${screen.split('\n').length} rows) | ${paint.toFixed(1)} ms | ≤ 250 ms |`,
     )
     const typed = 'pi-kitchen'
-    const times: number[] = []
-    for (let i = 1; i <= typed.length; i++) {
-      const t = performance.now()
-      rank(index, typed.slice(0, i))
-      times.push(ms(t))
+    // first pass: the JIT has not seen the ranker yet (a person's first keystrokes); second: warm
+    for (const pass of ['first pass', 'warm']) {
+      const times: number[] = []
+      for (let i = 1; i <= typed.length; i++) {
+        const t = performance.now()
+        rank(index, typed.slice(0, i))
+        times.push(ms(t))
+      }
+      const worst = Math.max(...times)
+      const mean = times.reduce((a, b) => a + b, 0) / times.length
+      log(
+        `| filter per keystroke over 10,000, ${pass} ("${typed}" typed; mean / worst) | ${mean.toFixed(1)} / ${worst.toFixed(1)} ms | ≤ 16 ms |`,
+      )
     }
-    const worst = Math.max(...times)
-    const mean = times.reduce((a, b) => a + b, 0) / times.length
-    log(
-      `| filter per keystroke over 10,000 ("${typed}" typed; mean / worst) | ${mean.toFixed(1)} / ${worst.toFixed(1)} ms | ≤ 16 ms |`,
-    )
     log(
       `cold listing: DescribeInstanceProperties is ${(slow / cold).toFixed(1)}× faster than the 50-a-page path`,
     )

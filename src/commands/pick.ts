@@ -58,7 +58,7 @@ export const pick: Command<PickOptions> = {
     const clients = clientsFor(ctx)
     const source = fleetSourceFor(ctx, clients)
     // Open from the cache at once; a stale cache is refreshed in the background for next time.
-    const fleet = await getFleet(source, options.refresh ? 0 : Number.POSITIVE_INFINITY)
+    const fleet = await getFleet(source, options.refresh ? 0 : Number.POSITIVE_INFINITY, 'background')
     if (fleet.fromCache && ctx.now().getTime() - fleet.savedAt.getTime() > 60_000) {
       getFleet(source, 0).catch((e: Error) => ctx.log.verbose(`background refresh failed: ${e.message}`))
     }
