@@ -34,8 +34,6 @@ export function parse(argv: string[]): DemoOptions {
   }
 }
 
-const quote = (s: string) => `"${s.replace(/(["\\])/g, '\\$1').replace(/%/g, '%%')}"`
-
 export const demo: Command<DemoOptions> = {
   name: 'demo',
   summary: 'try ssm-ssh on a simulated Raspberry Pi fleet, offline',
@@ -49,6 +47,7 @@ export const demo: Command<DemoOptions> = {
     const { listInstances } = await import('../aws/instances.ts')
     const { formatInstanceTable } = await import('../ui/instance-table.ts')
     const { execa } = await import('execa')
+    const { proxyCommandFor, quoteForSsh: quote } = await import('../ssh/run-ssh.ts')
     const dir = await mkdtemp(join(tmpdir(), 'ssm-ssh-demo-'))
     const key = await ensureKeyPair(join(dir, 'id_ed25519'), 'ssm-ssh-demo')
     const box = await startSandbox({
@@ -73,7 +72,7 @@ export const demo: Command<DemoOptions> = {
         config,
         [
           'Host *',
-          `  ProxyCommand ${quote(ctx.executable.node)} ${quote(ctx.executable.script)} proxy %h %p`,
+          `  ProxyCommand ${proxyCommandFor(ctx.executable)}`,
           `  IdentityFile ${quote(key.privateKeyPath)}`,
           '  IdentitiesOnly yes',
           `  UserKnownHostsFile ${quote(join(dir, 'known_hosts'))}`,

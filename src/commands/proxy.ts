@@ -188,18 +188,8 @@ async function pushOwnKey(ctx: Context, clients: AwsClients, id: string, user: s
   const { installKey } = await import('./key-install.ts')
   const pair = await ensureKeyPair(join(ctx.paths.stateDir, 'id_ed25519'), 'ssm-ssh')
   const key = parsePublicKey(await readFile(pair.publicKeyPath, 'utf8'), pair.publicKeyPath)
-  const instance = {
-    id,
-    name: id,
-    computerName: '',
-    ipAddress: '',
-    pingStatus: 'Online',
-    platform: '',
-    agentVersion: '',
-    resourceType: '',
-    tags: {},
-  }
-  const [row] = await installKey(ctx, clients, [instance], {
+  const { instanceById } = await import('../domain/instance.ts')
+  const [row] = await installKey(ctx, clients, [instanceById(id)], {
     key,
     user,
     ttlSeconds: 600,

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { Command } from '../cli/command.ts'
-import type { Instance } from '../domain/instance.ts'
+import { type Instance, instanceById } from '../domain/instance.ts'
 import { parsePublicKey, parseTtl, validUser } from '../domain/push-key.ts'
 import { CliError, UsageError } from '../support/errors.ts'
 
@@ -91,20 +91,7 @@ export const pushKey: Command<PushKeyOptions> = {
         : (() => {
             const r = resolveTarget(t, fleet.instances)
             if (r.kind === 'found') return [r.instance]
-            if (INSTANCE_ID.test(t))
-              return [
-                {
-                  id: t,
-                  name: t,
-                  computerName: '',
-                  ipAddress: '',
-                  pingStatus: 'Online',
-                  platform: '',
-                  agentVersion: '',
-                  resourceType: '',
-                  tags: {},
-                },
-              ]
+            if (INSTANCE_ID.test(t)) return [instanceById(t)]
             return []
           })()
       if (hits.length === 0)

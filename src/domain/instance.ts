@@ -13,3 +13,18 @@ export interface Instance {
   resourceType: string
   tags: Record<string, string>
 }
+
+/** An instance known only by its id (not in the listing yet): assumed online, AWS will say if not. */
+export function instanceById(id: string): Instance {
+  return {
+    id,
+    name: id,
+    computerName: '',
+    ipAddress: '',
+    pingStatus: 'Online',
+    platform: '',
+    agentVersion: '',
+    resourceType: '',
+    tags: {},
+  }
+}

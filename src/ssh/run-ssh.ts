@@ -1,17 +1,18 @@
 // The real ssh to an instance, with our ProxyCommand and HostKeyAlias and the terminal handed over.
 import { ChildExitError } from '../support/errors.ts'
 
-const quote = (s: string) => `"${s.replace(/(["\\])/g, '\\$1').replace(/%/g, '%%')}"`
+/** A path for ssh_config or -o: double-quoted, \" and \\ escaped, % doubled (no tokens). */
+export const quoteForSsh = (s: string) => `"${s.replace(/(["\\])/g, '\\$1').replace(/%/g, '%%')}"`
 
 export function proxyCommandFor(
   executable: { node: string; script: string },
   globalArgs: string[] = [],
 ): string {
   return [
-    quote(executable.node),
-    quote(executable.script),
+    quoteForSsh(executable.node),
+    quoteForSsh(executable.script),
     'proxy',
-    ...globalArgs.map(quote),
+    ...globalArgs.map(quoteForSsh),
     '%h',
     '%p',
   ].join(' ')
