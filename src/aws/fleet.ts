@@ -28,13 +28,14 @@ async function pathFor(src: FleetSource): Promise<string> {
 
 /**
  * `maxAgeMs`: Infinity takes any cached copy (proxy), 0 always lists (--refresh).
- * `ssmTags: 'background'` (the picker) returns as soon as the listing and EC2 tags are in, and
- * fetches the SSM tags of mi- nodes (one call each: ~28 s for 8,000 nodes at 100 ms) for the cache.
+ * `tags: 'background'` (the picker) returns with the listing alone — its Name is the EC2 Name tag,
+ * enough to pick by — and fetches EC2 tags and the SSM tags of mi- nodes (one call each: ~28 s for
+ * 8,000 nodes at 100 ms) into the cache for next time.
  */
 export async function getFleet(
   src: FleetSource,
   maxAgeMs = CACHE_TTL_MS,
-  ssmTags: 'wait' | 'background' = 'wait',
+  tags: 'wait' | 'background' = 'wait',
 ): Promise<Fleet> {
   const path = await pathFor(src)
   if (maxAgeMs > 0) {
@@ -53,10 +54,11 @@ export async function getFleet(
       src.log.verbose(`could not write the inventory cache: ${(error as Error).message}`)
     }
   }
-  const instances = await loadInventory(src.clients, { ssmTags: ssmTags === 'wait' })
+  const wait = tags === 'wait'
+  const instances = await loadInventory(src.clients, { ssmTags: wait, ec2Tags: wait })
   const savedAt = src.now()
   await save(instances, savedAt)
-  if (ssmTags === 'background') {
+  if (!wait) {
     loadInventory(src.clients, { ssmTags: true }).then(
       (full) => save(full, src.now()),
       (error: Error) => src.log.verbose(`background tag refresh failed: ${error.message}`),

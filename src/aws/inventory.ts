@@ -12,8 +12,10 @@ import { listInstances } from './instances.ts'
 export const TAG_CONCURRENCY = 32
 
 export interface InventoryOptions {
-  /** fetch SSM tags of mi- nodes (one call each); EC2 tags always come (a few calls) */
+  /** fetch SSM tags of mi- nodes (one call each) */
   ssmTags: boolean
+  /** fetch EC2 tags (a few calls beside the listing); default true */
+  ec2Tags?: boolean
 }
 
 /**
@@ -57,7 +59,8 @@ async function ssmTags(clients: AwsClients, ids: string[]): Promise<Map<string, 
 }
 
 export async function loadInventory(clients: AwsClients, options: InventoryOptions): Promise<Instance[]> {
-  const ec2 = ec2Tags(clients)
+  const ec2 =
+    options.ec2Tags === false ? Promise.resolve(new Map<string, Record<string, string>>()) : ec2Tags(clients)
   ec2.catch(() => {})
   const instances = await listInstances(clients)
   const miIds = instances.filter((i) => i.id.startsWith('mi-')).map((i) => i.id)

@@ -19,7 +19,13 @@ export interface PickerConfig {
 const PICKED = Symbol('cancelled')
 
 const pickerPrompt = createPrompt<Instance | typeof PICKED, PickerConfig>((config, done) => {
-  const index = useMemo(() => buildIndex(config.instances), [config.instances])
+  const index = useMemo(() => {
+    const built = buildIndex(config.instances)
+    // rank once while the first screen is drawn, so the JIT has compiled the ranker before the
+    // first keystroke (which otherwise runs ~2× slower)
+    rank(built, 'e')
+    return built
+  }, [config.instances])
   const clones = useMemo(() => cloneIds(config.instances), [config.instances])
   const [query, setQuery] = useState(config.initialQuery ?? '')
   const [active, setActive] = useState(0)
