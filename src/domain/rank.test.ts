@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Instance } from './instance.ts'
-import { buildIndex, fuzzyScore, rank } from './rank.ts'
+import { buildIndex, createIncrementalRanker, fuzzyScore, rank } from './rank.ts'
 
 const inst = (name: string, extra: Partial<Instance> = {}): Instance => ({
   id: `mi-${name.length.toString(16).padStart(17, '0')}`,
@@ -31,6 +31,9 @@ describe('fuzzyScore', () => {
     expect(fuzzyScore('pkt', 'pi-kitchen')).toBeGreaterThan(0)
     expect(fuzzyScore('tkp', 'pi-kitchen')).toBe(-1)
   })
+  it('finds a match that a jump to a word start would miss', () => {
+    expect(fuzzyScore('ab', 'cab-a')).toBeGreaterThan(0)
+  })
   it('prefers runs and word starts over scattered letters', () => {
     expect(fuzzyScore('kit', 'pi-kitchen')).toBeGreaterThan(fuzzyScore('kit', 'kiosk-lobby-it'))
   })
@@ -50,6 +53,13 @@ describe('rank (query → expected order)', () => {
     ['zzz', []],
   ])('%s', (query, expected) => {
     expect(names(query)).toEqual(expected)
+  })
+
+  it('typing narrows incrementally to the same result as ranking from scratch', () => {
+    const ranker = createIncrementalRanker(index)
+    for (const q of ['p', 'pi', 'pi-', 'pi-g', 'pi-ga', 'pi-gar', 'pi g', 'k', 'kio']) {
+      expect(ranker(q).map((r) => r.instance.id)).toEqual(rank(index, q).map((r) => r.instance.id))
+    }
   })
 
   it('an empty query lists everything, online first', () => {

@@ -17,18 +17,25 @@ const isBoundary = (text: string, i: number) => i === 0 || SEPARATORS.has(text[i
 export function fuzzyScore(pattern: string, text: string): number {
   if (pattern.length === 0) return 0
   if (pattern.length > text.length) return -1
-  // Greedy forward match to check, then score that alignment; good enough and O(n) per field.
+  // Jumping ahead to a word start can skip the only place the rest would match ("ab" in "cab-a"):
+  // then score the plain left-most alignment instead.
+  const preferred = alignAndScore(pattern, text, true)
+  return preferred >= 0 ? preferred : alignAndScore(pattern, text, false)
+}
+
+/** Greedy forward alignment (O(n) per field), scored; -1 when the characters are not all there. */
+function alignAndScore(pattern: string, text: string, preferBoundaries: boolean): number {
   let score = 0
   let ti = 0
   let last = -2
   for (let pi = 0; pi < pattern.length; pi++) {
     const ch = pattern[pi]
     let found = -1
-    // Prefer a boundary occurrence when the next plain occurrence is not consecutive.
     for (let j = ti; j < text.length; j++) {
       if (text[j] !== ch) continue
       if (found === -1) found = j
-      if (j === last + 1 || isBoundary(text, j)) {
+      // take the first occurrence, unless a later one continues a run or starts a word
+      if (!preferBoundaries || j === last + 1 || isBoundary(text, j)) {
         found = j
         break
       }
@@ -68,6 +75,7 @@ export function buildIndex(instances: Instance[]): SearchIndex[] {
 export interface Ranked {
   instance: Instance
   score: number
+  entry: SearchIndex
 }
 
 /** Instances matching every term of `query`, best first; ties keep online first, then name order. */
@@ -90,7 +98,7 @@ export function rank(index: SearchIndex[], query: string): Ranked[] {
       }
       total += best
     }
-    if (ok) out.push({ instance: entry.instance, score: total })
+    if (ok) out.push({ instance: entry.instance, score: total, entry })
   }
   const online = (i: Instance) => (i.pingStatus === 'Online' ? 0 : 1)
   out.sort(
@@ -101,4 +109,25 @@ export function rank(index: SearchIndex[], query: string): Ranked[] {
       a.instance.id.localeCompare(b.instance.id),
   )
   return out
+}
+
+/**
+ * rank() for a person typing: when the query only grows, every match of the longer query is among
+ * the matches of the shorter one, so only those are scored again (the first character matches most
+ * of the fleet; the next ones cut it down).
+ */
+export function createIncrementalRanker(index: SearchIndex[]): (query: string) => Ranked[] {
+  let lastQuery = ''
+  let lastResults: Ranked[] | undefined
+  return (query) => {
+    const grows =
+      lastResults !== undefined &&
+      lastQuery !== '' &&
+      query.startsWith(lastQuery) &&
+      !/\s/.test(query.slice(lastQuery.length))
+    const pool = grows ? (lastResults as Ranked[]).map((r) => r.entry) : index
+    lastResults = rank(pool, query)
+    lastQuery = query
+    return lastResults
+  }
 }

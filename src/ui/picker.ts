@@ -2,7 +2,7 @@
 // Ctrl-C to leave. Built on @inquirer/core and rendered on stderr; stdout stays free for --print.
 import { createPrompt, isDownKey, isEnterKey, isUpKey, useKeypress, useMemo, useState } from '@inquirer/core'
 import type { Instance } from '../domain/instance.ts'
-import { buildIndex, rank } from '../domain/rank.ts'
+import { buildIndex, createIncrementalRanker, rank } from '../domain/rank.ts'
 import { CancelledError } from '../support/errors.ts'
 import type { Colors } from './color.ts'
 import { cloneIds, columnWidths, formatRow, HEADER, instanceRow } from './instance-table.ts'
@@ -30,7 +30,8 @@ const pickerPrompt = createPrompt<Instance | typeof PICKED, PickerConfig>((confi
   const [query, setQuery] = useState(config.initialQuery ?? '')
   const [active, setActive] = useState(0)
   const [status, setStatus] = useState<'idle' | 'done'>('idle')
-  const results = useMemo(() => rank(index, query), [index, query])
+  const ranker = useMemo(() => createIncrementalRanker(index), [index])
+  const results = useMemo(() => ranker(query), [ranker, query])
 
   useKeypress((key, rl) => {
     if (key.name === 'escape') {
