@@ -17,6 +17,7 @@ export interface ConfigOptions {
   user?: string
   aliasFormat: string
   hop?: Hop
+  pushKey: boolean
 }
 
 const ADDRESS =
@@ -37,6 +38,7 @@ export function parse(argv: string[]): ConfigOptions {
       via: { type: 'string' },
       host: { type: 'string' },
       port: { type: 'string' },
+      'push-key': { type: 'boolean' },
     },
   })
   const [sub, alias, extra] = positionals
@@ -44,6 +46,7 @@ export function parse(argv: string[]): ConfigOptions {
     dryRun: values['dry-run'] ?? false,
     check: values.check ?? false,
     aliasFormat: values['alias-format'] ?? '{name}',
+    pushKey: values['push-key'] ?? false,
     ...(values['ssh-dir'] ? { sshDir: values['ssh-dir'] } : {}),
     ...(values.user ? { user: values.user } : {}),
   }
@@ -182,8 +185,22 @@ async function run(options: ConfigOptions, ctx: Context): Promise<number> {
       : [String(line.value)]
     for (const v of values) if (!/[*?!]/.test(v)) reserved.add(v)
   }
+  if (options.pushKey) {
+    // ssh reads IdentityFile before it starts the ProxyCommand: the key must exist already
+    const { ensureKeyPair } = await import('../ssh/keygen.ts')
+    await ensureKeyPair(join(ctx.paths.stateDir, 'id_ed25519'), 'ssm-ssh')
+  }
   const { text, report } = renderBlock(fleet.instances, hops, {
     reserved,
+    ...(options.pushKey
+      ? {
+          pushKey: {
+            identityFile: join(ctx.paths.stateDir, 'id_ed25519'),
+            knownHosts: join(sshDir, 'ssm-ssh', 'known_hosts'),
+            sshDir,
+          },
+        }
+      : {}),
     executable: ctx.executable,
     ...(ctx.global.profile ? { profile: ctx.global.profile } : {}),
     ...(ctx.global.region ? { region: ctx.global.region } : {}),

@@ -26,11 +26,11 @@ export interface InstallRow {
   result: string
 }
 
-async function scriptTemplate(): Promise<string> {
+async function scriptTemplate(name = 'push-key.sh'): Promise<string> {
   const here = dirname(fileURLToPath(import.meta.url))
   for (const dir of [resolve(here, '../templates'), resolve(here, '../../templates')]) {
     try {
-      return await readFile(join(dir, 'push-key.sh'), 'utf8')
+      return await readFile(join(dir, name), 'utf8')
     } catch {
       // next candidate
     }
@@ -114,6 +114,40 @@ export async function installKey(
       name,
       ok: true,
       result: `key valid for ${options.ttlSeconds} s (Run Command)`,
+    })
+  }
+  return rows
+}
+
+/** push-key --cleanup: expired ssm-ssh key lines removed on every online instance (Run Command). */
+export async function cleanupKeys(clients: AwsClients, instances: Instance[]): Promise<InstallRow[]> {
+  const online = instances.filter((i) => i.pingStatus === 'Online')
+  const rows: InstallRow[] = instances
+    .filter((i) => i.pingStatus !== 'Online')
+    .map((i) => ({ id: i.id, name: i.name, ok: false, result: `offline (${i.pingStatus})` }))
+  if (online.length === 0) return rows
+  const { runShellScript } = await import('../aws/run-command.ts')
+  const results = await runShellScript(
+    clients,
+    online.map((i) => i.id),
+    await scriptTemplate('cleanup-keys.sh'),
+    {
+      timeoutSeconds: 60,
+      deadline: Date.now() + 120_000,
+      comment: 'ssm-ssh push-key --cleanup',
+    },
+  )
+  const names = new Map(instances.map((i) => [i.id, i.name]))
+  for (const r of results) {
+    const removed = /^REMOVED (\d+)$/m.exec(r.output)?.[1]
+    rows.push({
+      id: r.instanceId,
+      name: names.get(r.instanceId) ?? '',
+      ok: r.status === 'Success',
+      result:
+        r.status === 'Success'
+          ? `${removed ?? '0'} expired ssm-ssh key line(s) removed`
+          : `${r.status}: ${r.output.split('\n').filter(Boolean).slice(-1)[0] ?? ''}`,
     })
   }
   return rows

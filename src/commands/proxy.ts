@@ -24,6 +24,8 @@ export interface ProxyOptions {
   handshakeTimeout: number
   /** push ssm-ssh's own key for this user first (ProxyCommand … --push-key --user %r %h %p) */
   pushKeyUser?: string
+  /** where the pinned host keys go (ssm-ssh/known_hosts below it) */
+  sshDir?: string
 }
 
 export function parse(argv: string[]): ProxyOptions {
@@ -39,6 +41,7 @@ export function parse(argv: string[]): ProxyOptions {
       'handshake-timeout': { type: 'string' },
       'push-key': { type: 'boolean' },
       user: { type: 'string' },
+      'ssh-dir': { type: 'string' },
     },
   })
   const [target, portText, extra] = positionals
@@ -93,6 +96,7 @@ export function parse(argv: string[]): ProxyOptions {
     transport,
     handshakeTimeout,
     ...(values['push-key'] ? { pushKeyUser: values.user } : {}),
+    ...(values['ssh-dir'] ? { sshDir: values['ssh-dir'] } : {}),
     ...(values.via !== undefined ? { via: values.via } : {}),
     ...(values.reason !== undefined ? { reason: values.reason } : {}),
     ...(values.plugin !== undefined ? { pluginPath: values.plugin } : {}),
@@ -180,7 +184,13 @@ async function explainNotConnected(
 }
 
 /** One step for a fresh Pi: ssm-ssh's own key for `user`, valid 10 minutes, then connect. */
-async function pushOwnKey(ctx: Context, clients: AwsClients, id: string, user: string): Promise<void> {
+async function pushOwnKey(
+  ctx: Context,
+  clients: AwsClients,
+  id: string,
+  user: string,
+  sshDir: string,
+): Promise<void> {
   const { join } = await import('node:path')
   const { readFile } = await import('node:fs/promises')
   const { ensureKeyPair } = await import('../ssh/keygen.ts')
@@ -194,7 +204,7 @@ async function pushOwnKey(ctx: Context, clients: AwsClients, id: string, user: s
     user,
     ttlSeconds: 600,
     method: 'auto',
-    sshDir: ctx.paths.sshDir,
+    sshDir,
   })
   if (!row?.ok)
     throw new TargetError(`could not push a key to ${id}: ${row?.result ?? 'no result'}`, {
@@ -218,7 +228,8 @@ async function runProxy(options: ProxyOptions, ctx: Context): Promise<number> {
   const { startSession, resumeSession, terminateSession } = await import('../aws/sessions.ts')
   const jump = options.via === undefined ? undefined : await resolveId(options.via, clients, ctx)
   const target = jump ?? (await resolveId(options.target, clients, ctx))
-  if (options.pushKeyUser) await pushOwnKey(ctx, clients, target, options.pushKeyUser)
+  if (options.pushKeyUser)
+    await pushOwnKey(ctx, clients, target, options.pushKeyUser, options.sshDir ?? ctx.paths.sshDir)
   const documentName = jump ? 'AWS-StartPortForwardingSessionToRemoteHost' : 'AWS-StartSSHSession'
   const parameters: Record<string, string[]> = jump
     ? { host: [options.target], portNumber: [String(options.port)] }

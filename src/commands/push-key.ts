@@ -4,9 +4,9 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import type { Command } from '../cli/command.ts'
+import type { Command, Context } from '../cli/command.ts'
 import { type Instance, instanceById } from '../domain/instance.ts'
-import { parsePublicKey, parseTtl, validUser } from '../domain/push-key.ts'
+import { type PublicKey, parsePublicKey, parseTtl, validUser } from '../domain/push-key.ts'
 import { CliError, UsageError } from '../support/errors.ts'
 
 export interface PushKeyOptions {
@@ -16,6 +16,7 @@ export interface PushKeyOptions {
   ttlSeconds: number
   method: 'auto' | 'eic' | 'run-command'
   sshDir?: string
+  cleanup: boolean
 }
 
 export function parse(argv: string[]): PushKeyOptions {
@@ -29,6 +30,7 @@ export function parse(argv: string[]): PushKeyOptions {
       ttl: { type: 'string' },
       method: { type: 'string' },
       'ssh-dir': { type: 'string' },
+      cleanup: { type: 'boolean' },
     },
   })
   if (positionals.length === 0)
@@ -52,30 +54,35 @@ export function parse(argv: string[]): PushKeyOptions {
     method,
     ...(values.key ? { keyFile: values.key } : {}),
     ...(values['ssh-dir'] ? { sshDir: values['ssh-dir'] } : {}),
+    cleanup: values.cleanup ?? false,
   }
+}
+
+async function readKey(options: PushKeyOptions, ctx: Context): Promise<PublicKey> {
+  let keyPath = options.keyFile
+  if (!keyPath) {
+    const { ensureKeyPair } = await import('../ssh/keygen.ts')
+    keyPath = (await ensureKeyPair(join(ctx.paths.stateDir, 'id_ed25519'), 'ssm-ssh')).publicKeyPath
+  }
+  let keyText: string
+  try {
+    keyText = await readFile(keyPath, 'utf8')
+  } catch (error) {
+    throw new UsageError(`cannot read ${keyPath}`, { hint: 'pass a .pub file with --key', cause: error })
+  }
+  return parsePublicKey(keyText, keyPath)
 }
 
 export const pushKey: Command<PushKeyOptions> = {
   name: 'push-key',
   summary: 'put a temporary SSH key on instances (EC2 Instance Connect, or Run Command for mi-)',
   usage:
-    'ssm-ssh push-key TARGET… [--key FILE.pub] [-l/--user NAME] [--ttl 10m] [--method auto|eic|run-command]',
+    'ssm-ssh push-key TARGET… [--cleanup] [--key FILE.pub] [-l/--user NAME] [--ttl 10m] [--method auto|eic|run-command]',
   examples: ['ssm-ssh push-key pi-kitchen --user pi', 'ssm-ssh push-key tag:site=home --ttl 30m'],
   parse,
   async run(options, ctx) {
     // Read and check everything before anything is sent
-    let keyPath = options.keyFile
-    if (!keyPath) {
-      const { ensureKeyPair } = await import('../ssh/keygen.ts')
-      keyPath = (await ensureKeyPair(join(ctx.paths.stateDir, 'id_ed25519'), 'ssm-ssh')).publicKeyPath
-    }
-    let keyText: string
-    try {
-      keyText = await readFile(keyPath, 'utf8')
-    } catch (error) {
-      throw new UsageError(`cannot read ${keyPath}`, { hint: 'pass a .pub file with --key', cause: error })
-    }
-    const key = parsePublicKey(keyText, keyPath)
+    const key = options.cleanup ? undefined : await readKey(options, ctx)
     const { clientsFor, fleetSourceFor } = await import('./aws-context.ts')
     const { getFleet } = await import('../aws/fleet.ts')
     const { INSTANCE_ID, resolveTarget } = await import('../domain/resolve.ts')
@@ -100,14 +107,16 @@ export const pushKey: Command<PushKeyOptions> = {
         })
       for (const h of hits) chosen.set(h.id, h)
     }
-    const { installKey } = await import('./key-install.ts')
-    const rows = await installKey(ctx, clients, [...chosen.values()], {
-      key,
-      user: options.user,
-      ttlSeconds: options.ttlSeconds,
-      method: options.method,
-      sshDir: options.sshDir ?? ctx.paths.sshDir,
-    })
+    const { cleanupKeys, installKey } = await import('./key-install.ts')
+    const rows = !key
+      ? await cleanupKeys(clients, [...chosen.values()])
+      : await installKey(ctx, clients, [...chosen.values()], {
+          key,
+          user: options.user,
+          ttlSeconds: options.ttlSeconds,
+          method: options.method,
+          sshDir: options.sshDir ?? ctx.paths.sshDir,
+        })
     for (const r of rows)
       ctx.io.stdout.write(`${r.ok ? 'ok    ' : 'FAILED'}  ${r.id}  ${r.name}  ${r.result}\n`)
     const failed = rows.filter((r) => !r.ok).length

@@ -148,3 +148,39 @@ describe('ssm-ssh config', () => {
     expect((await run('config', '--ssh-dir', sshDir, '--check')).exitCode).toBe(1)
   })
 })
+
+describe('ssm-ssh config --push-key (one step for fresh instances)', () => {
+  let w: World
+  beforeAll(async () => {
+    w = await startWorld()
+  })
+  afterAll(async () => w.close())
+
+  it('ssh to a Pi that never had the key, verified against the pinned host key', async () => {
+    const sshDir = join(w.dir, 'dot-ssh-push')
+    mkdirSync(sshDir, { mode: 0o700 })
+    writeFileSync(join(sshDir, 'config'), 'Host *\n  BatchMode yes\n  LogLevel ERROR\n')
+    const env = { ...w.env, XDG_CACHE_HOME: join(w.dir, 'cache2'), XDG_STATE_HOME: join(w.dir, 'state2') }
+    const r = await execa(
+      process.execPath,
+      [cli, 'config', '--ssh-dir', sshDir, '--user', 'pi', '--push-key'],
+      { env, extendEnv: false, reject: false },
+    )
+    expect(r.exitCode).toBe(0)
+    const g = await execa('ssh', ['-F', join(sshDir, 'config'), '-G', 'pi-attic'], { env, extendEnv: false })
+    expect(g.stdout).toContain('stricthostkeychecking true')
+    expect(g.stdout).toContain(`userknownhostsfile ${join(sshDir, 'ssm-ssh', 'known_hosts')}`)
+    expect(g.stdout).toMatch(/proxycommand .* proxy --ssh-dir .* --push-key --user %r %h %p/)
+    const ssh = await execa('ssh', ['-F', join(sshDir, 'config'), 'pi-attic', 'echo one-step'], {
+      env,
+      extendEnv: false,
+      reject: false,
+      timeout: 60_000,
+    })
+    expect(ssh.stderr).toBe('')
+    expect(ssh.stdout).toBe('one-step')
+    expect(readFileSync(join(sshDir, 'ssm-ssh', 'known_hosts'), 'utf8')).toMatch(
+      new RegExp(`^${w.idOf('pi-attic')} ssh-ed25519 `),
+    )
+  })
+})

@@ -123,11 +123,33 @@ describe('ssm-ssh push-key', () => {
     expect(r.stdout).toBe('fresh')
   })
 
+  it('--cleanup removes expired ssm-ssh lines and nothing else', async () => {
+    const id = w.idOf('pi-kitchen')
+    const file = join(w.box.state.instances.get(id)!.home, '.ssh', 'authorized_keys')
+    const [type, blob] = fresh.publicKey.split(' ')
+    const mine = `${w.key.publicKey}\n# a comment of mine\n`
+    const expired = `expiry-time="20000101000000" ${type} ${blob} ssm-ssh-temp-0123456789ab\n`
+    const valid = `expiry-time="29991231000000" ${type} ${blob} ssm-ssh-temp-ba9876543210\n`
+    mkdirSync(join(file, '..'), { recursive: true })
+    writeFileSync(file, mine + expired + valid)
+    const r = await run('pi-kitchen', 'pi-offline', '--cleanup')
+    expect(r.stdout).toMatch(
+      new RegExp(`^ok\\s+${id}\\s+pi-kitchen\\s+1 expired ssm-ssh key line\\(s\\) removed$`, 'm'),
+    )
+    expect(r.stdout).toMatch(/^FAILED\s+mi-[0-9a-f]{17}\s+pi-offline\s+offline/m)
+    expect(readFileSync(file, 'utf8')).toBe(mine + valid)
+  })
+
   it('EC2 Instance Connect for i-: valid at once', async () => {
     const r = await run('web-2', '--key', `${fresh.path}.pub`, '--user', 'ec2-user')
     expect(r.stdout).toMatch(/^ok\s+i-[0-9a-f]{17}\s+web-2\s+key valid for 60 s \(EC2 Instance Connect\)$/m)
     expect((await sshWith(fresh.path, 'ec2-user@web-2')).stdout).toBe('in')
-  })
+    // EIC keys live 60 s: refused once that has passed
+    await vi.waitFor(async () => expect((await sshWith(fresh.path, 'ec2-user@web-2')).exitCode).toBe(255), {
+      timeout: 90_000,
+      interval: 5_000,
+    })
+  }, 120_000)
 
   it('offline targets are reported, hostile input sends nothing', async () => {
     const before = w.box.state.requests.filter((q) => q.operation === 'SendCommand').length

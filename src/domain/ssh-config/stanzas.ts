@@ -23,6 +23,12 @@ export interface StanzaSettings {
   templates: { wildcard: string; host: string }
   /** Host names the user's own config already defines: reported, never overridden */
   reserved?: Set<string>
+  /**
+   * Opt-in one-step stanzas: proxy pushes ssm-ssh's own key for the ssh user (%r) before each
+   * connection, ssh offers only that key, and host keys are checked against the pinned file —
+   * strictly for mi- (push-key pins them first), accept-new for i- (EIC prints none).
+   */
+  pushKey?: { identityFile: string; knownHosts: string; sshDir: string }
 }
 
 export interface AliasReport {
@@ -37,7 +43,9 @@ export function proxyCommand(s: StanzaSettings, via?: string): string {
   if (s.profile) args.push('--profile', s.profile)
   if (s.region) args.push('--region', s.region)
   if (via) args.push('--via', via)
-  return `${args.map(quoteConfigArg).join(' ')} %h %p`
+  if (s.pushKey && !via) args.push('--ssh-dir', s.pushKey.sshDir)
+  const push = s.pushKey && !via ? ' --push-key --user %r' : ''
+  return `${args.map(quoteConfigArg).join(' ')}${push} %h %p`
 }
 
 /** alias → instance, deterministic: sorted by id; duplicates get the id's last 6 characters. */
@@ -89,7 +97,21 @@ export function renderBlock(
   s: StanzaSettings,
 ): { text: string; report: AliasReport } {
   const { aliases, report } = assignAliases(instances, s)
-  const parts = [fill(s.templates.wildcard, { proxyCommand: proxyCommand(s) })]
+  const pushLines = (id: string) =>
+    s.pushKey
+      ? [
+          `  IdentityFile ${quoteConfigArg(s.pushKey.identityFile)}`,
+          '  IdentitiesOnly yes',
+          `  UserKnownHostsFile ${quoteConfigArg(s.pushKey.knownHosts)}`,
+          `  StrictHostKeyChecking ${id.startsWith('mi-') ? 'yes' : 'accept-new'}`,
+        ]
+      : []
+  const wildcard = fill(s.templates.wildcard, { proxyCommand: proxyCommand(s) })
+  const parts = [
+    s.pushKey
+      ? `${wildcard}${['Host mi-*', ...pushLines('mi-'), 'Host i-*', ...pushLines('i-')].join('\n')}\n`
+      : wildcard,
+  ]
   for (const [alias, i] of [...aliases].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (s.reserved?.has(alias)) {
       report.userDefined.push({ id: i.id, alias })
@@ -101,7 +123,7 @@ export function renderBlock(
         alias,
         hostname: i.id,
         hostKeyAlias: i.id,
-        extra: user ? `  User ${user}\n` : '',
+        extra: [...(user ? [`  User ${user}`] : []), ...pushLines(i.id)].map((l) => `${l}\n`).join(''),
         proxyCommand: proxyCommand(s),
       }),
     )
