@@ -3,6 +3,7 @@
 set -eu
 user=__USER__
 keyline=__KEYLINE__
+plainline=__PLAINLINE__
 marker=__MARKER__
 ttl=__TTL__
 home="${SSM_SSH_SANDBOX_HOME:-}"
@@ -19,6 +20,12 @@ touch "$home/.ssh/authorized_keys"
 chmod 600 "$home/.ssh/authorized_keys"
 if [ "$(id -u)" = 0 ] && [ -z "${SSM_SSH_SANDBOX_HOME:-}" ]; then
   chown "$user:" "$home/.ssh" "$home/.ssh/authorized_keys"
+fi
+# sshd < 7.7 rejects a line with expiry-time (unknown option): there, the scheduled removal alone
+ver=$( { sshd -V 2>&1 || true; ssh -V 2>&1 || true; } | sed -n 's/.*OpenSSH_\([0-9][0-9]*\)\.\([0-9][0-9]*\).*/\1 \2/p' | head -n 1)
+if [ -n "$ver" ] && [ -z "${SSM_SSH_SANDBOX_HOME:-}" ]; then
+  set -- $ver
+  if [ "$1" -lt 7 ] || { [ "$1" -eq 7 ] && [ "$2" -lt 7 ]; }; then keyline="$plainline"; fi
 fi
 printf '%s\n' "$keyline" >> "$home/.ssh/authorized_keys"
 # Removal after the TTL, detached so it outlives this command; expiry-time covers sshd >= 7.7 anyway.

@@ -76,7 +76,10 @@ export async function installKey(
   const { parseHostKeys, pinHostKeys } = await import('../ssh/known-hosts.ts')
   const marker = `ssm-ssh-temp-${randomBytes(6).toString('hex')}`
   const line = keyLine(options.key, new Date(ctx.now().getTime() + options.ttlSeconds * 1000), marker)
+  // the same line without expiry-time, for hosts whose sshd is older than 7.7
+  const plainline = `${options.key.type} ${options.key.blob} ${marker}`
   const script = renderScript(await scriptTemplate(), {
+    plainline,
     user: options.user,
     keyline: line,
     marker,

@@ -52,11 +52,12 @@ export function shellQuote(value: string): string {
 
 export function renderScript(
   template: string,
-  values: { user: string; keyline: string; marker: string; ttlSeconds: number },
+  values: { user: string; keyline: string; plainline?: string; marker: string; ttlSeconds: number },
 ): string {
   return template
     .replace('__USER__', shellQuote(values.user))
     .replace('__KEYLINE__', shellQuote(values.keyline))
+    .replace('__PLAINLINE__', shellQuote(values.plainline ?? values.keyline))
     .replace('__MARKER__', shellQuote(values.marker))
     .replace('__TTL__', String(Math.round(values.ttlSeconds)))
 }
