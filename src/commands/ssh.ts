@@ -7,10 +7,14 @@ import { UsageError } from '../support/errors.ts'
 export interface SshOptions {
   target: string
   sshArgs: string[]
+  /** push ssm-ssh's own key for the ssh user first, and offer only that key */
+  pushKey: boolean
 }
 
 export function parse(argv: string[]): SshOptions {
-  const args = argv[0] === '--' ? argv.slice(1) : argv
+  const pushKey = argv[0] === '--push-key'
+  const rest0 = pushKey ? argv.slice(1) : argv
+  const args = rest0[0] === '--' ? rest0.slice(1) : rest0
   const [target, ...rest] = args
   if (!target || target.startsWith('-'))
     throw new UsageError('ssm-ssh ssh needs a target first', {
@@ -21,13 +25,14 @@ export function parse(argv: string[]): SshOptions {
   return {
     target: at > 0 ? target.slice(at + 1) : target,
     sshArgs: [...(user ? ['-l', user] : []), ...rest.filter((a, i) => !(i === 0 && a === '--'))],
+    pushKey,
   }
 }
 
 export const ssh: Command<SshOptions> = {
   name: 'ssh',
   summary: 'ssh to an instance by name or id, no ssh config needed',
-  usage: 'ssm-ssh ssh [USER@]TARGET [ssh args…]',
+  usage: 'ssm-ssh ssh [--push-key] [USER@]TARGET [-- ssh args…]',
   examples: ['ssm-ssh ssh pi@pi-kitchen', 'ssm-ssh ssh web-1 -- -L 8080:localhost:80 uptime'],
   parse,
   async run(options, ctx) {
@@ -52,6 +57,17 @@ export const ssh: Command<SshOptions> = {
         id = requireTarget(options.target, fleet.instances, ctx.now()).id
       }
     }
-    return runSsh(ctx.executable, id, options.sshArgs, globalProxyArgs(ctx))
+    if (!options.pushKey) return runSsh(ctx.executable, id, options.sshArgs, globalProxyArgs(ctx))
+    // ssh reads the identity before the ProxyCommand runs: make sure ssm-ssh's key exists, offer only it
+    const { join } = await import('node:path')
+    const { ensureKeyPair } = await import('../ssh/keygen.ts')
+    const pair = await ensureKeyPair(join(ctx.paths.stateDir, 'id_ed25519'), 'ssm-ssh')
+    return runSsh(
+      ctx.executable,
+      id,
+      ['-i', pair.privateKeyPath, '-o', 'IdentitiesOnly=yes', ...options.sshArgs],
+      globalProxyArgs(ctx),
+      ['--push-key', '--user', '%r'],
+    )
   },
 }

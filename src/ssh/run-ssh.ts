@@ -4,15 +4,18 @@ import { ChildExitError } from '../support/errors.ts'
 /** A path for ssh_config or -o: double-quoted, \" and \\ escaped, % doubled (no tokens). */
 export const quoteForSsh = (s: string) => `"${s.replace(/(["\\])/g, '\\$1').replace(/%/g, '%%')}"`
 
+/** `tokens` are ssh_config tokens such as %r, passed unquoted (they are ours, never the user's). */
 export function proxyCommandFor(
   executable: { node: string; script: string },
   globalArgs: string[] = [],
+  tokens: string[] = [],
 ): string {
   return [
     quoteForSsh(executable.node),
     quoteForSsh(executable.script),
     'proxy',
     ...globalArgs.map(quoteForSsh),
+    ...tokens,
     '%h',
     '%p',
   ].join(' ')
@@ -24,12 +27,13 @@ export async function runSsh(
   instanceId: string,
   sshArgs: string[],
   globalArgs: string[] = [],
+  tokens: string[] = [],
 ): Promise<number> {
   const { execa } = await import('execa')
   // ssh reads options after the destination too, so the user's options and command follow it as typed
   const args = [
     '-o',
-    `ProxyCommand=${proxyCommandFor(executable, globalArgs)}`,
+    `ProxyCommand=${proxyCommandFor(executable, globalArgs, tokens)}`,
     '-o',
     `HostKeyAlias=${instanceId}`,
     instanceId,

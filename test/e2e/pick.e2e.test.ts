@@ -106,6 +106,33 @@ describe('ssm-ssh ssh', () => {
       stdin: 'ignore',
     })
     expect(fail.exitCode).toBe(7)
+    const pushed = await execa(
+      process.execPath,
+      [
+        cli,
+        'ssh',
+        '--push-key',
+        'pi@pi-attic',
+        '--',
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'StrictHostKeyChecking=no',
+        '-o',
+        'UserKnownHostsFile=/dev/null',
+        '-o',
+        'LogLevel=ERROR',
+        'echo pushed',
+      ],
+      {
+        env: { ...w.env, XDG_STATE_HOME: `${w.dir}/state-ssh` },
+        extendEnv: false,
+        reject: false,
+        stdin: 'ignore',
+      },
+    )
+    expect(pushed.stderr).toBe('')
+    expect(pushed.stdout).toBe('pushed')
     const ambiguous = await execa(process.execPath, [cli, 'ssh', 'pi-clone', 'true'], {
       env: w.env,
       extendEnv: false,
