@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { cli, startWorld, type World } from '../helpers/e2e.ts'
+import { sshBaseArgs } from '../helpers/ssh-key.ts'
 
 let hasTmux = true
 try {
@@ -77,20 +78,7 @@ describe('ssm-ssh ssh', () => {
 
   it('resolves a name and passes ssh options and the command through untouched', async () => {
     const { execa } = await import('execa')
-    const opts = [
-      '-i',
-      w.key.path,
-      '-o',
-      'IdentitiesOnly=yes',
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'StrictHostKeyChecking=no',
-      '-o',
-      'UserKnownHostsFile=/dev/null',
-      '-o',
-      'LogLevel=ERROR',
-    ]
+    const opts = sshBaseArgs(w.key.path)
     const r = await execa(
       process.execPath,
       [cli, 'ssh', 'pi@pi-garage', '--', ...opts, 'echo "$USER-$((6*7))"'],
