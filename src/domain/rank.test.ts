@@ -67,4 +67,19 @@ describe('rank (query → expected order)', () => {
     expect(all).toHaveLength(fleet.length)
     expect(all.slice(-2)).toEqual(['pi-garden-shed', 'pick-garage'])
   })
+
+  it('equal scores: online first, then name, then id', () => {
+    const twins = buildIndex([
+      inst('b-pi', { id: 'mi-00000000000000002', pingStatus: 'ConnectionLost' }),
+      inst('b-pi', { id: 'mi-00000000000000001' }),
+      inst('a-pi', { id: 'mi-00000000000000003', pingStatus: 'ConnectionLost' }),
+      inst('B-pi', { id: 'mi-00000000000000000' }),
+    ])
+    expect(rank(twins, 'pi').map((r) => r.instance.id)).toEqual([
+      'mi-00000000000000000',
+      'mi-00000000000000001',
+      'mi-00000000000000003',
+      'mi-00000000000000002',
+    ])
+  })
 })

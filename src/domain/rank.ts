@@ -10,8 +10,10 @@ const BONUS_PREFIX = 24
 const BONUS_EXACT = 60
 const PENALTY_GAP = 1
 
-const SEPARATORS = new Set([' ', '\t', '.', '_', ':', '=', '/', '@', '-'])
-const isBoundary = (text: string, i: number) => i === 0 || SEPARATORS.has(text[i - 1] as string)
+// A lookup table by char code: this runs ~100,000 times a keystroke at 10,000 instances.
+const SEPARATOR = new Uint8Array(128)
+for (const ch of ' \t._:=/@-') SEPARATOR[ch.charCodeAt(0)] = 1
+const isBoundary = (text: string, i: number) => i === 0 || SEPARATOR[text.charCodeAt(i - 1)] === 1
 
 /** Score of `pattern` in `text` (both lower case), or -1 when the characters are not all there in order. */
 export function fuzzyScore(pattern: string, text: string): number {
@@ -29,10 +31,10 @@ function alignAndScore(pattern: string, text: string, preferBoundaries: boolean)
   let ti = 0
   let last = -2
   for (let pi = 0; pi < pattern.length; pi++) {
-    const ch = pattern[pi]
+    const ch = pattern.charCodeAt(pi)
     let found = -1
     for (let j = ti; j < text.length; j++) {
-      if (text[j] !== ch) continue
+      if (text.charCodeAt(j) !== ch) continue
       if (found === -1) found = j
       // take the first occurrence, unless a later one continues a run or starts a word
       if (!preferBoundaries || j === last + 1 || isBoundary(text, j)) {
@@ -57,11 +59,16 @@ export interface SearchIndex {
   instance: Instance
   /** lower-cased fields; the name first (it weighs most) */
   fields: string[]
+  /** position in the tie order (online first, then name, then id), computed once per index */
+  order: number
 }
 
+const byCodeUnits = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+
 export function buildIndex(instances: Instance[]): SearchIndex[] {
-  return instances.map((instance) => ({
+  const index = instances.map((instance) => ({
     instance,
+    order: 0,
     fields: [
       instance.name.toLowerCase(),
       instance.computerName.toLowerCase(),
@@ -70,6 +77,19 @@ export function buildIndex(instances: Instance[]): SearchIndex[] {
       ...Object.entries(instance.tags).map(([k, v]) => `${k}=${v}`.toLowerCase()),
     ],
   }))
+  // Ties are broken here once, so a keystroke's sort compares numbers only (sorting 10,000 ties
+  // with string comparisons took ~30 ms on the first keystroke).
+  const online = (e: SearchIndex) => (e.instance.pingStatus === 'Online' ? 0 : 1)
+  const sorted = [...index].sort(
+    (a, b) =>
+      online(a) - online(b) ||
+      byCodeUnits(a.fields[0] as string, b.fields[0] as string) ||
+      byCodeUnits(a.instance.id, b.instance.id),
+  )
+  sorted.forEach((e, n) => {
+    e.order = n
+  })
+  return index
 }
 
 export interface Ranked {
@@ -78,7 +98,7 @@ export interface Ranked {
   entry: SearchIndex
 }
 
-/** Instances matching every term of `query`, best first; ties keep online first, then name order. */
+/** Instances matching every term of `query`, best first; ties: online first, then name (lower case), then id. */
 export function rank(index: SearchIndex[], query: string): Ranked[] {
   const terms = query.toLowerCase().split(/\s+/).filter(Boolean)
   const out: Ranked[] = []
@@ -100,14 +120,7 @@ export function rank(index: SearchIndex[], query: string): Ranked[] {
     }
     if (ok) out.push({ instance: entry.instance, score: total, entry })
   }
-  const online = (i: Instance) => (i.pingStatus === 'Online' ? 0 : 1)
-  out.sort(
-    (a, b) =>
-      b.score - a.score ||
-      online(a.instance) - online(b.instance) ||
-      a.instance.name.localeCompare(b.instance.name) ||
-      a.instance.id.localeCompare(b.instance.id),
-  )
+  out.sort((a, b) => b.score - a.score || a.entry.order - b.entry.order)
   return out
 }
 
