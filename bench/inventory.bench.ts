@@ -8,7 +8,7 @@ import { createAwsClients } from '../src/aws/clients.ts'
 import { listInstances } from '../src/aws/instances.ts'
 import { loadInventory } from '../src/aws/inventory.ts'
 import { readInventoryCache, writeInventoryCache } from '../src/aws/inventory-cache.ts'
-import { buildIndex, createIncrementalRanker, rank } from '../src/domain/rank.ts'
+import { buildIndex, createIncrementalRanker, rank, warmUpRanker } from '../src/domain/rank.ts'
 import { startSandbox } from '../src/sandbox/sandbox.ts'
 import { colors } from '../src/ui/color.ts'
 import { cloneIds, columnWidths, formatRow, HEADER, instanceRow } from '../src/ui/instance-table.ts'
@@ -18,6 +18,8 @@ const ms = (t0: number) => performance.now() - t0
 export async function benchInventory(): Promise<void> {
   const log = (s: string) => process.stdout.write(`${s}\n`)
   const dir = mkdtempSync(join(tmpdir(), 'ssm-ssh-bench-inv-'))
+  let full: Awaited<ReturnType<typeof loadInventory>> = []
+  let speedup = ''
   const box = await startSandbox({ fleet: 10_000, latencyMs: 100, stateDir: join(dir, 'sandbox') })
   try {
     const settings = {
@@ -49,7 +51,7 @@ export async function benchInventory(): Promise<void> {
       `| cold inventory for the picker (the listing; tags follow in the background) | ${(ms(t0) / 1000).toFixed(2)} s | ≤ 1.5 s |`,
     )
     t0 = performance.now()
-    const full = await loadInventory(createAwsClients(settings), { ssmTags: false })
+    await loadInventory(createAwsClients(settings), { ssmTags: false })
     log(`| listing + EC2 tags (DescribeInstances alongside) | ${(ms(t0) / 1000).toFixed(2)} s | |`)
     t0 = performance.now()
     const withTags = await loadInventory(createAwsClients(settings), { ssmTags: true })
@@ -57,9 +59,19 @@ export async function benchInventory(): Promise<void> {
       `| listing + EC2 tags + SSM tags of ${withTags.filter((i) => i.id.startsWith('mi-')).length} mi- nodes (32 in flight; the picker gets these in the background) | ${(ms(t0) / 1000).toFixed(2)} s | |`,
     )
 
-    const cache = join(dir, 'inventory.json')
+    speedup = `cold listing: DescribeInstanceProperties is ${(slow / cold).toFixed(1)}× faster than the 50-a-page path`
+    full = withTags
+  } finally {
+    await box.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+  // The picker figures run with the sandbox closed: in real use the picker's process holds the
+  // cached fleet only, not a server and 10,000-instance responses waiting for the collector.
+  const cacheDir = mkdtempSync(join(tmpdir(), 'ssm-ssh-bench-cache-'))
+  try {
+    const cache = join(cacheDir, 'inventory.json')
     await writeInventoryCache(cache, full, new Date())
-    t0 = performance.now()
+    let t0 = performance.now()
     const cached = await readInventoryCache(cache)
     const instances = cached?.instances ?? []
     const index = buildIndex(instances)
@@ -74,6 +86,9 @@ export async function benchInventory(): Promise<void> {
     log(
       `| warm picker first paint (read cache, index, warm-up rank, rank, render ${screen.split('\n').length} rows) | ${paint.toFixed(1)} ms | ≤ 250 ms |`,
     )
+    t0 = performance.now()
+    warmUpRanker(index) // what the picker does right after its first paint
+    log(`| ranker warm-up right after first paint (before the first keystroke) | ${ms(t0).toFixed(1)} ms | |`)
     const typed = 'pi-kitchen'
     // first pass: a person's first keystrokes after the first paint; second: later on
     for (const pass of ['first keystrokes', 'later']) {
@@ -90,11 +105,8 @@ export async function benchInventory(): Promise<void> {
         `| filter per keystroke over 10,000, ${pass} ("${typed}" typed; mean / worst) | ${mean.toFixed(1)} / ${worst.toFixed(1)} ms | ≤ 16 ms |`,
       )
     }
-    log(
-      `cold listing: DescribeInstanceProperties is ${(slow / cold).toFixed(1)}× faster than the 50-a-page path`,
-    )
   } finally {
-    await box.close()
-    rmSync(dir, { recursive: true, force: true })
+    rmSync(cacheDir, { recursive: true, force: true })
   }
+  log(speedup)
 }

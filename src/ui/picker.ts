@@ -1,8 +1,17 @@
 // The fleet picker: type to fuzzy-filter (domain/rank.ts), arrows to move, Enter to choose, Esc or
 // Ctrl-C to leave. Built on @inquirer/core and rendered on stderr; stdout stays free for --print.
-import { createPrompt, isDownKey, isEnterKey, isUpKey, useKeypress, useMemo, useState } from '@inquirer/core'
+import {
+  createPrompt,
+  isDownKey,
+  isEnterKey,
+  isUpKey,
+  useEffect,
+  useKeypress,
+  useMemo,
+  useState,
+} from '@inquirer/core'
 import type { Instance } from '../domain/instance.ts'
-import { buildIndex, createIncrementalRanker, rank } from '../domain/rank.ts'
+import { buildIndex, createIncrementalRanker, rank, warmUpRanker } from '../domain/rank.ts'
 import { CancelledError } from '../support/errors.ts'
 import type { Colors } from './color.ts'
 import { cloneIds, columnWidths, formatRow, HEADER, instanceRow } from './instance-table.ts'
@@ -32,6 +41,11 @@ const pickerPrompt = createPrompt<Instance | typeof PICKED, PickerConfig>((confi
   const [status, setStatus] = useState<'idle' | 'done'>('idle')
   const ranker = useMemo(() => createIncrementalRanker(index), [index])
   const results = useMemo(() => ranker(query), [ranker, query])
+  // after the first paint, while the person reads it: typing's first keystrokes then stay under 16 ms
+  useEffect(() => {
+    const timer = setTimeout(() => warmUpRanker(index), 0)
+    return () => clearTimeout(timer)
+  }, [index])
 
   useKeypress((key, rl) => {
     if (key.name === 'escape') {
