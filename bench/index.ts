@@ -1,8 +1,15 @@
 import { benchInventory } from './inventory.bench.ts'
 import { benchProxy } from './proxy.bench.ts'
 
-export async function runAll(): Promise<void> {
+/** The suites to run: all of them, or those named (npm run bench -- setup throughput inventory). */
+export const SUITES = ['setup', 'throughput', 'inventory'] as const
+
+export async function runAll(names: string[]): Promise<void> {
+  const unknown = names.filter((n) => !(SUITES as readonly string[]).includes(n))
+  if (unknown.length > 0)
+    throw new Error(`unknown bench suite ${unknown.join(', ')}; the suites: ${SUITES.join(', ')}`)
+  const on = (suite: (typeof SUITES)[number]) => names.length === 0 || names.includes(suite)
   process.stdout.write('# ssm-ssh benchmarks (sandbox on 127.0.0.1)\n')
-  await benchProxy()
-  await benchInventory()
+  if (on('setup') || on('throughput')) await benchProxy({ setup: on('setup'), throughput: on('throughput') })
+  if (on('inventory')) await benchInventory()
 }

@@ -134,9 +134,9 @@ async function transfer(
 }
 
 const fmt = (n: number, digits = 2) => n.toFixed(digits)
+const log = (s: string) => process.stdout.write(`${s}\n`)
 
-export async function benchProxy(): Promise<void> {
-  const log = (s: string) => process.stdout.write(`${s}\n`)
+export async function benchProxy(parts: { setup: boolean; throughput: boolean }): Promise<void> {
   const paced = await startSandbox({ authorizedKeyFile: `${key}.pub`, stateDir: join(dir, 'paced') })
   const unpaced = await startSandbox({
     authorizedKeyFile: `${key}.pub`,
@@ -144,66 +144,73 @@ export async function benchProxy(): Promise<void> {
     pace: false,
   })
   try {
-    const env = { ...process.env, ...paced.env }
-    const id = [...paced.state.instances.values()].find((i) => i.tags.get('Name') === 'pi-kitchen')!.id
-    const port = await ensureHostPort(paced.state, id)
-    const direct = writeConfig('direct', 'none')
-    const rounds = 10
-    log(`\n## proxy: connection setup, median of ${rounds} × \`ssh host true\``)
-    const times: Record<string, number[]> = { direct: [] }
-    for (const t of transports) times[t] = []
-    const configs = Object.fromEntries(transports.map((t) => [t, writeConfig(t, proxyCommand(t, undefined))]))
-    for (let i = 0; i < rounds + 1; i++) {
-      const d = await run(
-        'ssh',
-        ['-F', direct, '-o', 'ProxyCommand=none', '-p', String(port), 'pi@127.0.0.1', 'true'],
-        env,
-      )
-      for (const t of transports) {
-        const r = await run('ssh', ['-F', configs[t] as string, `pi@${id}`, 'true'], env)
-        if (r.code !== 0) throw new Error(`ssh through ${t} failed`)
-        if (i > 0) times[t]?.push(r.ms)
-      }
-      if (i > 0) times.direct?.push(d.ms)
-    }
-    const base = median(times.direct as number[])
-    log(`| path | median ms | overhead over direct ssh |`)
-    log(`| --- | ---: | ---: |`)
-    log(`| direct ssh to the same server | ${fmt(base, 0)} | – |`)
-    for (const t of transports) {
-      const m = median(times[t] as number[])
-      log(`| proxy --transport ${t} | ${fmt(m, 0)} | ${fmt(m - base, 0)} ms |`)
-    }
-    if (plugin)
-      log(
-        `native setup overhead is ${fmt((median(times.plugin as number[]) - base) / (median(times.native as number[]) - base))}× smaller than the plugin's`,
-      )
-
-    for (const [label, box, size] of [
-      ['agent pacing on (≤1024 B / ~1 ms)', paced, 8 * MiB],
-      ['pacing off', unpaced, 32 * MiB],
-    ] as const) {
-      log(`\n## proxy: throughput, ${label}, ${size / MiB} MiB each way`)
-      log('| transport | down MB/s | up MB/s | peak RSS MB (down/up) | CPU s per MiB (down/up) |')
-      log('| --- | ---: | ---: | ---: | ---: |')
-      const rows: Record<string, { down: Transfer; up: Transfer }> = {}
-      for (const t of transports) {
-        const down = await transfer(box, t, 'down', size)
-        const up = await transfer(box, t, 'up', size)
-        rows[t] = { down, up }
-        log(
-          `| ${t} | ${fmt(down.mbps)} | ${fmt(up.mbps)} | ${fmt(down.peakRssMB, 0)}/${fmt(up.peakRssMB, 0)} | ${fmt(down.cpuPerMiB, 3)}/${fmt(up.cpuPerMiB, 3)} |`,
-        )
-      }
-      if (rows.plugin && rows.native) {
-        log(
-          `native/plugin: download ${fmt(rows.native.down.mbps / rows.plugin.down.mbps)}×, upload ${fmt(rows.native.up.mbps / rows.plugin.up.mbps)}×`,
-        )
-      }
-    }
+    if (parts.setup) await benchSetup(paced)
+    if (parts.throughput) await benchThroughput(paced, unpaced)
   } finally {
     await paced.close()
     await unpaced.close()
     rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+async function benchSetup(paced: Sandbox): Promise<void> {
+  const env = { ...process.env, ...paced.env }
+  const id = [...paced.state.instances.values()].find((i) => i.tags.get('Name') === 'pi-kitchen')!.id
+  const port = await ensureHostPort(paced.state, id)
+  const direct = writeConfig('direct', 'none')
+  const rounds = 10
+  log(`\n## proxy: connection setup, median of ${rounds} × \`ssh host true\``)
+  const times: Record<string, number[]> = { direct: [] }
+  for (const t of transports) times[t] = []
+  const configs = Object.fromEntries(transports.map((t) => [t, writeConfig(t, proxyCommand(t, undefined))]))
+  for (let i = 0; i < rounds + 1; i++) {
+    const d = await run(
+      'ssh',
+      ['-F', direct, '-o', 'ProxyCommand=none', '-p', String(port), 'pi@127.0.0.1', 'true'],
+      env,
+    )
+    for (const t of transports) {
+      const r = await run('ssh', ['-F', configs[t] as string, `pi@${id}`, 'true'], env)
+      if (r.code !== 0) throw new Error(`ssh through ${t} failed`)
+      if (i > 0) times[t]?.push(r.ms)
+    }
+    if (i > 0) times.direct?.push(d.ms)
+  }
+  const base = median(times.direct as number[])
+  log(`| path | median ms | overhead over direct ssh |`)
+  log(`| --- | ---: | ---: |`)
+  log(`| direct ssh to the same server | ${fmt(base, 0)} | – |`)
+  for (const t of transports) {
+    const m = median(times[t] as number[])
+    log(`| proxy --transport ${t} | ${fmt(m, 0)} | ${fmt(m - base, 0)} ms |`)
+  }
+  if (plugin)
+    log(
+      `native setup overhead is ${fmt((median(times.plugin as number[]) - base) / (median(times.native as number[]) - base))}× smaller than the plugin's`,
+    )
+}
+
+async function benchThroughput(paced: Sandbox, unpaced: Sandbox): Promise<void> {
+  for (const [label, box, size] of [
+    ['agent pacing on (≤1024 B / ~1 ms)', paced, 8 * MiB],
+    ['pacing off', unpaced, 32 * MiB],
+  ] as const) {
+    log(`\n## proxy: throughput, ${label}, ${size / MiB} MiB each way`)
+    log('| transport | down MB/s | up MB/s | peak RSS MB (down/up) | CPU s per MiB (down/up) |')
+    log('| --- | ---: | ---: | ---: | ---: |')
+    const rows: Record<string, { down: Transfer; up: Transfer }> = {}
+    for (const t of transports) {
+      const down = await transfer(box, t, 'down', size)
+      const up = await transfer(box, t, 'up', size)
+      rows[t] = { down, up }
+      log(
+        `| ${t} | ${fmt(down.mbps)} | ${fmt(up.mbps)} | ${fmt(down.peakRssMB, 0)}/${fmt(up.peakRssMB, 0)} | ${fmt(down.cpuPerMiB, 3)}/${fmt(up.cpuPerMiB, 3)} |`,
+      )
+    }
+    if (rows.plugin && rows.native) {
+      log(
+        `native/plugin: download ${fmt(rows.native.down.mbps / rows.plugin.down.mbps)}×, upload ${fmt(rows.native.up.mbps / rows.plugin.up.mbps)}×`,
+      )
+    }
   }
 }

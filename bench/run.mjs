@@ -23,4 +23,4 @@ execFileSync(
   { cwd: root, stdio: 'inherit' },
 )
 const { runAll } = await import(out)
-await runAll()
+await runAll(process.argv.slice(2))

@@ -182,7 +182,8 @@ async function dialSessionTarget(state: SandboxState, session: SimSession): Prom
       loopbackPort = await ensureHostPort(state, session.target)
     }
   }
-  const socket = connect({ host: '127.0.0.1', port: loopbackPort })
+  // the agent dials with Go's net package, which sets TCP_NODELAY on every TCP connection
+  const socket = connect({ host: '127.0.0.1', port: loopbackPort, noDelay: true })
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve())
     socket.once('error', reject)
