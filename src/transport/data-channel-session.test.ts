@@ -22,7 +22,8 @@ class FakeSocket extends EventEmitter {
   sent: Array<string | Buffer> = []
   closed = false
   send(data: string | Buffer) {
-    this.sent.push(data)
+    // like ws, which masks every client frame into a copy of its own
+    this.sent.push(typeof data === 'string' ? data : Buffer.from(data))
   }
   close() {
     this.closed = true
@@ -30,8 +31,15 @@ class FakeSocket extends EventEmitter {
   terminate() {
     this.drop()
   }
+  paused = false
   ping() {
-    this.emit('pong')
+    if (!this.paused) this.emit('pong')
+  }
+  pause() {
+    this.paused = true
+  }
+  resume() {
+    this.paused = false
   }
   /** the network cut the socket */
   drop(code = 1006, reason = '') {
@@ -196,6 +204,24 @@ describe('DataChannelSession', () => {
     expect(again[0]!.messageId).toBe(first[1]!.messageId)
     session.write(Buffer.from('three'))
     expect(ws2.frames().at(-1)).toMatchObject({ sequenceNumber: 3 })
+    session.destroy()
+  })
+
+  it('holdReading pauses the socket (no dead-peer verdict meanwhile), also a resumed one', async () => {
+    const { session, ws } = await openedSession()
+    session.holdReading()
+    expect(ws.paused).toBe(true)
+    // a held socket is not read, so no pong comes: that must not count as a dead peer
+    await vi.advanceTimersByTimeAsync(35_000)
+    expect(sockets).toHaveLength(1)
+    session.resumeReading()
+    expect(ws.paused).toBe(false)
+    session.holdReading()
+    ws.drop()
+    await vi.advanceTimersByTimeAsync(10)
+    expect(sockets[1]?.paused).toBe(true)
+    session.resumeReading()
+    expect(sockets[1]?.paused).toBe(false)
     session.destroy()
   })
 

@@ -60,6 +60,8 @@ export class DataChannelSession extends EventEmitter<{
   #ws: WebSocketLike | undefined
   #state: State = 'idle'
   #paused = false
+  /** our reader (ssh, through stdout) is behind: the socket is not read until it catches up */
+  #readingHeld = false
   #wantDrain = false
   #tick: NodeJS.Timeout | undefined
   #ping: NodeJS.Timeout | undefined
@@ -86,7 +88,13 @@ export class DataChannelSession extends EventEmitter<{
     })
     this.#opts = opts
     this.#now = opts.now ?? Date.now
-    this.#stream = new ReliableStream({ now: this.#now, outgoingType: MessageType.InputStreamData })
+    this.#stream = new ReliableStream({
+      now: this.#now,
+      outgoingType: MessageType.InputStreamData,
+      // ws masks every client frame into a copy of its own (RFC 6455 §5.3), so a frame's bytes are
+      // not referenced after send() returns and its slot may be reused once it is acknowledged.
+      frameSlots: 2 * WINDOW_MESSAGES,
+    })
     this.#streamUrl = opts.streamUrl
     this.#token = opts.tokenValue
   }
@@ -136,6 +144,21 @@ export class DataChannelSession extends EventEmitter<{
     return ok
   }
 
+  /**
+   * Stop reading the data channel until resumeReading(): ssh reads our stdout slower than the agent
+   * sends. Unread frames stay in the kernel and TCP holds the service back, as the plugin's blocking
+   * stdout write does; without this, a fast download queued megabytes in stdout (peak RSS +20 MB).
+   */
+  holdReading(): void {
+    this.#readingHeld = true
+    this.#ws?.pause()
+  }
+
+  resumeReading(): void {
+    this.#readingHeld = false
+    this.#ws?.resume()
+  }
+
   /** Our side is done (stdin EOF): wait until the agent has everything, then stop. */
   async end(timeoutMs = 5_000): Promise<void> {
     const deadline = this.#now() + timeoutMs
@@ -171,6 +194,7 @@ export class DataChannelSession extends EventEmitter<{
       })
     }
     this.#ws = ws
+    if (this.#readingHeld) ws.pause()
     ws.on('message', (data: Buffer, isBinary: boolean) => this.#onFrame(data, isBinary))
     ws.on('close', (code: number, reason: Buffer) => this.#onSocketClose(ws, code, reason.toString()))
     ws.on('error', (error: Error) => this.#opts.log.debug(`data channel socket error: ${error.message}`))
@@ -189,6 +213,11 @@ export class DataChannelSession extends EventEmitter<{
     clearInterval(this.#ping)
     this.#awaitingPong = false
     this.#ping = setInterval(() => {
+      // a held socket is not read, so its pong cannot arrive: no verdict until reading resumes
+      if (this.#readingHeld) {
+        this.#awaitingPong = false
+        return
+      }
       if (this.#awaitingPong) {
         this.#opts.log.verbose('data channel: no pong, reconnecting')
         ws.terminate()

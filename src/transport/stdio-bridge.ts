@@ -17,6 +17,7 @@ export function bridgeStdio(
   return new Promise((resolve) => {
     let localEnd = false
     const finish = (reason: string | undefined) => {
+      stdout.off('drain', release)
       stdin.off('data', onData)
       stdin.pause()
       const done = () => resolve({ reason, localEnd })
@@ -26,9 +27,19 @@ export function bridgeStdio(
     const onData = (chunk: Buffer) => {
       if (!session.write(chunk)) stdin.pause()
     }
-    // ssh reads its ProxyCommand's stdout as fast as the agent paces it (< 1 MB/s, §9): writes queue
-    // in memory only briefly. Bytes that arrived before this listener are handed over first.
-    session.on('data', (data) => stdout.write(data))
+    // stdout's backpressure holds the data channel: without it an unpaced download outruns ssh and
+    // queues in memory. Bytes that arrived before this listener are handed over first.
+    let held = false
+    const release = () => {
+      held = false
+      session.resumeReading()
+    }
+    session.on('data', (data) => {
+      if (stdout.write(data) || held) return
+      held = true
+      session.holdReading()
+      stdout.once('drain', release)
+    })
     // channel_closed can come in the same read as HandshakeComplete (a refused port): already over,
     // once the early bytes (flushed in a microtask) are written
     if (session.state === 'closed') {

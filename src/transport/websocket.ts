@@ -7,6 +7,9 @@ export interface WebSocketLike {
   close(code?: number): void
   terminate(): void
   ping(data?: Buffer): void
+  /** stop reading the socket (the reader of our output is behind): TCP then holds the sender back */
+  pause(): void
+  resume(): void
   on(event: 'message', listener: (data: Buffer, isBinary: boolean) => void): this
   on(event: 'close', listener: (code: number, reason: Buffer) => void): this
   on(event: 'error', listener: (error: Error) => void): this
