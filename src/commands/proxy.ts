@@ -7,6 +7,7 @@ import type { AwsClients } from '../aws/clients.ts'
 import type { Command, Context } from '../cli/command.ts'
 import { INSTANCE_ID } from '../domain/resolve.ts'
 import { type CliError, SessionError, TargetError, UsageError } from '../support/errors.ts'
+import { keepYoungGenerationSmall } from '../support/heap.ts'
 import { CLIENT_VERSION } from '../support/version.ts'
 import { compareVersions } from '../support/version-compare.ts'
 
@@ -222,6 +223,7 @@ async function runProxy(options: ProxyOptions, ctx: Context): Promise<number> {
       },
     )
   }
+  keepYoungGenerationSmall()
   ctx.log.debug(`proxy start (${Math.round(performance.now())} ms since process start)`)
   const { clientsFor } = await import('./aws-context.ts')
   const clients = clientsFor(ctx)

@@ -73,8 +73,12 @@ export function digestPayload(payload: Uint8Array): Buffer {
   return createHash('sha256').update(payload).digest()
 }
 
-/** Serialise a message; PayloadLength and PayloadDigest are always recomputed from the payload (§2). */
-export function encodeMessage(m: NewMessage): Buffer {
+/**
+ * Serialise a message; PayloadLength and PayloadDigest are always recomputed from the payload (§2).
+ * With `into` (at least as long as the frame), the frame is written at its start and returned as a
+ * view of it; every byte of the frame is written, so `into` may hold an earlier frame.
+ */
+export function encodeMessage(m: NewMessage, into?: Buffer): Buffer {
   const typeBytes = Buffer.from(m.messageType, 'utf8')
   if (typeBytes.length > MESSAGE_TYPE_LENGTH) {
     // Same text as the Go serializers (§2 MessageType row).
@@ -82,7 +86,8 @@ export function encodeMessage(m: NewMessage): Buffer {
   }
   const payload = m.payload
   if (payload.length > UINT32_MAX) throw new ProtocolError('payload is too large for PayloadLength')
-  const frame = Buffer.alloc(PAYLOAD_OFFSET + payload.length)
+  const size = PAYLOAD_OFFSET + payload.length
+  const frame = into && into.length >= size ? into.subarray(0, size) : Buffer.alloc(size)
   frame.writeUInt32BE(HEADER_LENGTH, OFF_HEADER_LENGTH)
   // §2: the whole 32-byte field is 0x20 first, then the name is copied left-aligned.
   frame.fill(0x20, OFF_MESSAGE_TYPE, OFF_MESSAGE_TYPE + MESSAGE_TYPE_LENGTH)

@@ -329,3 +329,49 @@ describe('ReliableStream client recovery helpers', () => {
     expect(s.allDueForResend()).toEqual([])
   })
 })
+
+describe('ReliableStream frameSlots (a ring of frame buffers)', () => {
+  const payloadOf = (seq: number) => Buffer.alloc(1024, seq % 251)
+
+  it('reuses a slot only once its last message is acknowledged; a full ring falls back to fresh buffers', () => {
+    const s = clientStream(fakeClock(), { frameSlots: 4 })
+    const frames = [0, 1, 2, 3].map((seq) => s.send(PayloadType.Output, payloadOf(seq)))
+    const copies = frames.map((f) => Buffer.from(f))
+    // ring full (0–3 unacked): seq 4 gets a buffer of its own and 0 keeps its bytes
+    const fourth = s.send(PayloadType.Output, payloadOf(4))
+    expect(fourth.buffer).not.toBe(frames[0]?.buffer)
+    expect(frames[0]?.equals(copies[0] as Buffer)).toBe(true)
+    // 1 acked: seq 5 takes its slot (5 % 4 = 1)
+    s.onAcknowledge(ackFor(1))
+    const fifth = s.send(PayloadType.Output, payloadOf(5))
+    expect(fifth.buffer).toBe(frames[1]?.buffer)
+    expect(fifth.byteOffset).toBe(frames[1]?.byteOffset)
+    expect(decodeMessage(fifth)).toMatchObject({ sequenceNumber: 5, payload: payloadOf(5) })
+    for (const seq of [0, 2, 3]) expect(frames[seq]?.equals(copies[seq] as Buffer)).toBe(true)
+  })
+
+  it('every unacknowledged frame still decodes to what was sent, whatever the order of acks', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.boolean(), fc.nat(40), fc.integer({ min: 0, max: 1100 })), { maxLength: 200 }),
+        (steps) => {
+          const s = clientStream(fakeClock(), { frameSlots: 8 })
+          const sent = new Map<number, { frame: Buffer; copy: Buffer }>()
+          let next = 0
+          for (const [isAck, pick, size] of steps) {
+            if (isAck && sent.size > 0) {
+              const seq = [...sent.keys()][pick % sent.size] as number
+              s.onAcknowledge(ackFor(seq))
+              sent.delete(seq)
+            } else {
+              const frame = s.send(PayloadType.Output, Buffer.alloc(size, next % 251))
+              sent.set(next++, { frame, copy: Buffer.from(frame) })
+            }
+            for (const { frame, copy } of sent.values()) if (!frame.equals(copy)) return false
+          }
+          return s.resendAll().every((f, i) => f.equals([...sent.values()][i]?.copy as Buffer))
+        },
+      ),
+    )
+  })
+})

@@ -1,0 +1,14 @@
+// V8 heap tuning for a long-lived byte pump (proxy).
+import { setFlagsFromString } from 'node:v8'
+
+/**
+ * Keep V8's young generation at its starting size. A proxy's garbage is mostly Buffers whose memory
+ * lives outside the JS heap; with the young generation free to grow to 16 MB semi-spaces, a 32 MiB
+ * transfer collected garbage so rarely that dead Buffers held ~20 MB (peak RSS 97 MB). At the starting
+ * size a scavenge runs every few hundred KB of traffic and frees them (peak RSS 63 MB, CPU +3 %).
+ * The growth factor is read each time V8 considers growing the space, so it holds when set at run
+ * time; the startup-only --max-semi-space-size would need a node flag on every ProxyCommand line.
+ */
+export function keepYoungGenerationSmall(): void {
+  setFlagsFromString('--semi-space-growth-factor=1')
+}
