@@ -5,6 +5,7 @@ import type { EC2Client } from '@aws-sdk/client-ec2'
 import type { EC2InstanceConnectClient } from '@aws-sdk/client-ec2-instance-connect'
 import type { SSMClient } from '@aws-sdk/client-ssm'
 import { AuthError } from '../support/errors.ts'
+import type { SsmCall } from './ssm-rpc.ts'
 
 export interface AwsSettings {
   profile?: string
@@ -28,6 +29,8 @@ export interface AwsClients {
   ssm(): Promise<SSMClient>
   eic(): Promise<EC2InstanceConnectClient>
   ec2(): Promise<EC2Client>
+  /** One SSM operation as a plain signed request, without SSMClient (proxy's hot path, ssm-rpc.ts). */
+  ssmCall: SsmCall
   /** The region the SSM client resolved (flag, env or profile). */
   region(): Promise<string>
   /** The endpoint URL in use, if any was configured; needed by the plugin fallback. */
@@ -49,6 +52,7 @@ export function createAwsClients(settings: AwsSettings): AwsClients {
   let ssm: Promise<SSMClient> | undefined
   let eic: Promise<EC2InstanceConnectClient> | undefined
   let ec2: Promise<EC2Client> | undefined
+  let call: Promise<SsmCall> | undefined
   const getSsm = () => {
     ssm ??= import('./sdk/ssm.ts').then(({ SSMClient }) => new SSMClient(commonConfig(settings)))
     return ssm
@@ -61,6 +65,10 @@ export function createAwsClients(settings: AwsSettings): AwsClients {
         ({ EC2InstanceConnectClient }) => new EC2InstanceConnectClient(commonConfig(settings)),
       )
       return eic
+    },
+    ssmCall: async (operation, input) => {
+      call ??= import('./ssm-rpc.ts').then(({ createSsmCall }) => createSsmCall(settings))
+      return (await call)(operation, input)
     },
     ec2: () => {
       ec2 ??= import('./sdk/ec2.ts').then(({ EC2Client }) => new EC2Client(commonConfig(settings)))

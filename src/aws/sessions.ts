@@ -1,5 +1,5 @@
-// Session Manager session lifecycle: StartSession / ResumeSession / TerminateSession.
-import { ResumeSessionCommand, StartSessionCommand, TerminateSessionCommand } from '@aws-sdk/client-ssm'
+// Session Manager session lifecycle: StartSession / ResumeSession / TerminateSession, through
+// clients.ssmCall rather than SSMClient: these are proxy's hot path (ssm-rpc.ts says why).
 import type { AwsClients } from './clients.ts'
 import { translateAwsError } from './errors.ts'
 
@@ -20,16 +20,13 @@ export async function startSession(
   clients: AwsClients,
   request: StartSessionRequest,
 ): Promise<SessionTicket & { raw: object }> {
-  const ssm = await clients.ssm()
   try {
-    const out = await ssm.send(
-      new StartSessionCommand({
-        Target: request.target,
-        DocumentName: request.documentName,
-        ...(request.parameters ? { Parameters: request.parameters } : {}),
-        ...(request.reason ? { Reason: request.reason } : {}),
-      }),
-    )
+    const out = (await clients.ssmCall('StartSession', {
+      Target: request.target,
+      DocumentName: request.documentName,
+      ...(request.parameters ? { Parameters: request.parameters } : {}),
+      ...(request.reason ? { Reason: request.reason } : {}),
+    })) as { SessionId?: string; TokenValue?: string; StreamUrl?: string }
     if (!out.SessionId || !out.TokenValue || !out.StreamUrl) {
       throw new Error('StartSession answered without SessionId, TokenValue or StreamUrl')
     }
@@ -48,9 +45,11 @@ export async function startSession(
 }
 
 export async function resumeSession(clients: AwsClients, sessionId: string): Promise<SessionTicket> {
-  const ssm = await clients.ssm()
   try {
-    const out = await ssm.send(new ResumeSessionCommand({ SessionId: sessionId }))
+    const out = (await clients.ssmCall('ResumeSession', { SessionId: sessionId })) as {
+      TokenValue?: string
+      StreamUrl?: string
+    }
     if (!out.TokenValue || !out.StreamUrl)
       throw new Error('ResumeSession answered without TokenValue or StreamUrl')
     return { sessionId, tokenValue: out.TokenValue, streamUrl: out.StreamUrl }
@@ -60,9 +59,8 @@ export async function resumeSession(clients: AwsClients, sessionId: string): Pro
 }
 
 export async function terminateSession(clients: AwsClients, sessionId: string): Promise<void> {
-  const ssm = await clients.ssm()
   try {
-    await ssm.send(new TerminateSessionCommand({ SessionId: sessionId }))
+    await clients.ssmCall('TerminateSession', { SessionId: sessionId })
   } catch (error) {
     throw translateAwsError(error, { operation: `TerminateSession ${sessionId}` })
   }

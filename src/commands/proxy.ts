@@ -10,6 +10,7 @@ import { type CliError, SessionError, TargetError, UsageError } from '../support
 import { keepYoungGenerationSmall } from '../support/heap.ts'
 import { CLIENT_VERSION } from '../support/version.ts'
 import { compareVersions } from '../support/version-compare.ts'
+import { clientsFor } from './aws-context.ts'
 
 export type Transport = 'native' | 'plugin'
 
@@ -223,11 +224,18 @@ async function runProxy(options: ProxyOptions, ctx: Context): Promise<number> {
       },
     )
   }
-  keepYoungGenerationSmall()
   ctx.log.debug(`proxy start (${Math.round(performance.now())} ms since process start)`)
-  const { clientsFor } = await import('./aws-context.ts')
   const clients = clientsFor(ctx)
-  const { startSession, resumeSession, terminateSession } = await import('../aws/sessions.ts')
+  // Load what the session needs all at once, the transport included: the file reads overlap instead
+  // of queueing behind each other, and the transport is ready when StartSession answers.
+  const sessions = import('../aws/sessions.ts')
+  const rpc = import('../aws/ssm-rpc.ts')
+  const transport =
+    options.transport === 'native'
+      ? Promise.all([import('../transport/data-channel-session.ts'), import('../transport/stdio-bridge.ts')])
+      : undefined
+  for (const loading of [rpc, transport]) loading?.catch(() => {})
+  const { startSession, resumeSession, terminateSession } = await sessions
   const jump = options.via === undefined ? undefined : await resolveId(options.via, clients, ctx)
   const target = jump ?? (await resolveId(options.target, clients, ctx))
   if (options.pushKeyUser)
@@ -237,12 +245,6 @@ async function runProxy(options: ProxyOptions, ctx: Context): Promise<number> {
     ? { host: [options.target], portNumber: [String(options.port)] }
     : { portNumber: [String(options.port)] }
   const reason = options.reason ?? defaultReason(options, ctx.env)
-  // Load the transport while StartSession is on the wire: it is needed right after.
-  const transport =
-    options.transport === 'native'
-      ? Promise.all([import('../transport/data-channel-session.ts'), import('../transport/stdio-bridge.ts')])
-      : undefined
-  transport?.catch(() => {})
   ctx.log.verbose(`starting ${documentName} on ${target}`)
   let ticket: Awaited<ReturnType<typeof startSession>>
   try {
@@ -313,6 +315,7 @@ async function runProxy(options: ProxyOptions, ctx: Context): Promise<number> {
     throw error
   }
   ctx.log.verbose(`handshake complete (${Math.round(performance.now())} ms since start)`)
+  keepYoungGenerationSmall()
   const result = await bridgeStdio(session, ctx.io.stdin, ctx.io.stdout)
   ctx.signal.removeEventListener('abort', onAbort)
   await terminate()

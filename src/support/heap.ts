@@ -1,5 +1,4 @@
 // V8 heap tuning for a long-lived byte pump (proxy).
-import { setFlagsFromString } from 'node:v8'
 
 /**
  * Keep V8's young generation at its starting size. A proxy's garbage is mostly Buffers whose memory
@@ -8,7 +7,12 @@ import { setFlagsFromString } from 'node:v8'
  * size a scavenge runs every few hundred KB of traffic and frees them (peak RSS 63 MB, CPU +3 %).
  * The growth factor is read each time V8 considers growing the space, so it holds when set at run
  * time; the startup-only --max-semi-space-size would need a node flag on every ProxyCommand line.
+ * Call it once the session is up: start-up itself is faster with room to grow, and node:v8 loads off
+ * the connection's critical path.
  */
 export function keepYoungGenerationSmall(): void {
-  setFlagsFromString('--semi-space-growth-factor=1')
+  import('node:v8').then(
+    (v8) => v8.setFlagsFromString('--semi-space-growth-factor=1'),
+    () => {},
+  )
 }
