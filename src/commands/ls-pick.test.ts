@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { cachePath, writeInventoryCache } from '../aws/inventory-cache.ts'
 import type { Context } from '../cli/command.ts'
 import type { Instance } from '../domain/instance.ts'
+import { buildIndex, rank } from '../domain/rank.ts'
 import { CancelledError, UsageError } from '../support/errors.ts'
 import { type TestIo, testIo } from '../support/io.ts'
 import { silentLog } from '../support/log.ts'
@@ -173,6 +174,25 @@ describe('ssm-ssh pick', () => {
     io.stdinWrite('\r')
     expect(await run).toBe(0)
     expect(io.stdoutText()).toBe('mi-0000000000000000e\n')
+  })
+
+  it('arrows scroll past the rows ranked first in a large fleet; Enter takes the row under the cursor', async () => {
+    // the ranker orders the best 64 matches first and the rest only once the cursor goes past them
+    const big = Array.from({ length: 300 }, (_, n) =>
+      inst(`mi-${n.toString(16).padStart(17, '0')}`, `pi-${(n * 7919) % 300}`, {
+        pingStatus: n % 3 === 0 ? 'ConnectionLost' : 'Online',
+      }),
+    )
+    await writeInventoryCache(cachePath(dir, 'test@127.0.0.1:9', 'eu-west-1'), big, NOW)
+    const expected = rank(buildIndex(big), 'pi')[70]!.instance
+    const io = tty()
+    const run = pick.run(parsePick(['--print', 'pi']), context(io))
+    await drawn(io, '300/300')
+    io.stdinWrite('\u001b[B'.repeat(70))
+    await drawn(io, `❯ ${expected.name} `)
+    io.stdinWrite('\r')
+    expect(await run).toBe(0)
+    expect(io.stdoutText()).toBe(`${expected.id}\n`)
   })
 
   it('Ctrl-C cancels with exit 130', async () => {
