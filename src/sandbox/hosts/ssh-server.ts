@@ -63,6 +63,10 @@ function shellEnv(spec: HostSpec, user: string): NodeJS.ProcessEnv {
 export async function startSshServer(spec: HostSpec): Promise<RunningHost> {
   const clients = new Set<ssh2.Connection>()
   const server = new Server({ hostKeys: [spec.hostKey] }, (client) => {
+    // Without TCP_NODELAY, Nagle and delayed ACKs held some handshake packets back 40 ms: a direct
+    // `ssh host true` took 100 or 140 ms by chance, which made every comparison against it noisy.
+    // (ssh2's server connection has setNoDelay; @types/ssh2 lists it on the client side only)
+    ;(client as unknown as { setNoDelay(noDelay: boolean): void }).setNoDelay(true)
     clients.add(client)
     client.on('close', () => clients.delete(client))
     let user = ''
