@@ -158,7 +158,8 @@ async function benchSetup(paced: Sandbox): Promise<void> {
   const id = [...paced.state.instances.values()].find((i) => i.tags.get('Name') === 'pi-kitchen')!.id
   const port = await ensureHostPort(paced.state, id)
   const direct = writeConfig('direct', 'none')
-  const rounds = 10
+  // 20 rounds: over 10, the medians of two runs differed by up to 30 ms on this 2-core machine
+  const rounds = 20
   log(`\n## proxy: connection setup, median of ${rounds} × \`ssh host true\``)
   const times: Record<string, number[]> = { direct: [] }
   for (const t of transports) times[t] = []
