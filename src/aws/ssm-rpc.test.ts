@@ -1,6 +1,6 @@
 // ssm-rpc against the in-process sandbox, which verifies every SigV4 signature: the session calls,
 // AWS's errors as the SDK names them, retries, and where endpoint and region come from.
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -115,6 +115,29 @@ describe('ssm-rpc', () => {
         expect(await call('DescribeSessions', { State: 'History' })).toHaveProperty('Sessions')
       },
     )
+  })
+
+  it('with --profile: keys, region and endpoint_url from the AWS files, through the SDK’s full chain', async () => {
+    const config = join(dir, 'aws-config')
+    const credentials = join(dir, 'aws-credentials')
+    await writeFile(config, `[profile pis]\nregion = ${box.region}\nendpoint_url = ${box.endpoint}\n`)
+    await writeFile(
+      credentials,
+      `[pis]\naws_access_key_id = ${box.accessKeyId}\naws_secret_access_key = ${box.secretAccessKey}\n`,
+    )
+    const env = {
+      AWS_CONFIG_FILE: config,
+      AWS_SHARED_CREDENTIALS_FILE: credentials,
+      AWS_PROFILE: 'pis', // the SDK reads endpoint_url from AWS_PROFILE's section, as SSMClient does
+      AWS_REGION: undefined,
+      AWS_ACCESS_KEY_ID: undefined,
+      AWS_SECRET_ACCESS_KEY: undefined,
+      AWS_ENDPOINT_URL: undefined,
+    }
+    await withEnv(env, async () => {
+      const call = createSsmCall({ profile: 'pis' }, fast)
+      expect(await call('DescribeSessions', { State: 'History' })).toHaveProperty('Sessions')
+    })
   })
 
   it('says when no region is configured, and when the endpoint does not answer', async () => {
