@@ -164,13 +164,18 @@ async function benchSetup(paced: Sandbox): Promise<void> {
   const times: Record<string, number[]> = { direct: [] }
   for (const t of transports) times[t] = []
   const configs = Object.fromEntries(transports.map((t) => [t, writeConfig(t, proxyCommand(t, undefined))]))
+  // ssh returns before its ProxyCommand has ended the session (TerminateSession): a pause lets that
+  // finish, so it does not compete with the next measurement for the machine's two cores.
+  const settle = () => new Promise((r) => setTimeout(r, 300))
   for (let i = 0; i < rounds + 1; i++) {
+    await settle()
     const d = await run(
       'ssh',
       ['-F', direct, '-o', 'ProxyCommand=none', '-p', String(port), 'pi@127.0.0.1', 'true'],
       env,
     )
     for (const t of transports) {
+      await settle()
       const r = await run('ssh', ['-F', configs[t] as string, `pi@${id}`, 'true'], env)
       if (r.code !== 0) throw new Error(`ssh through ${t} failed`)
       if (i > 0) times[t]?.push(r.ms)
