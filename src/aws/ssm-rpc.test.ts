@@ -1,6 +1,7 @@
 // ssm-rpc against the in-process sandbox, which verifies every SigV4 signature: the session calls,
 // AWS's errors as the SDK names them, retries, and where endpoint and region come from.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -138,6 +139,33 @@ describe('ssm-rpc', () => {
       const call = createSsmCall({ profile: 'pis' }, fast)
       expect(await call('DescribeSessions', { State: 'History' })).toHaveProperty('Sessions')
     })
+  })
+
+  it('gives up on an endpoint that accepts and never answers: timed-out attempts, then the deadline', async () => {
+    const sockets = new Set<Socket>()
+    const silent = createServer((socket) => {
+      sockets.add(socket)
+    })
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
+    try {
+      const { port } = silent.address() as AddressInfo
+      const call = createSsmCall(
+        { ...settingsFor(box), endpoint: `http://127.0.0.1:${port}`, maxAttempts: 50 },
+        { retryDelayMs: () => 10, timeoutMs: 150, deadlineMs: 600 },
+      )
+      const t0 = Date.now()
+      const error = (await call('StartSession', { Target: onlineId(box) }).then(
+        () => undefined,
+        (e: ServiceError) => e,
+      )) as ServiceError
+      expect(error).toMatchObject({ code: 'ETIMEDOUT' })
+      expect(error.$metadata.attempts).toBeGreaterThan(1)
+      expect(Date.now() - t0).toBeLessThan(1_500)
+      expect(sockets.size).toBe(error.$metadata.attempts)
+    } finally {
+      for (const s of sockets) s.destroy()
+      await new Promise((r) => silent.close(r))
+    }
   })
 
   it('says when no region is configured, and when the endpoint does not answer', async () => {

@@ -42,14 +42,24 @@ interface Target {
 const BASE_DELAY_MS = 100
 const THROTTLE_BASE_DELAY_MS = 500
 const MAX_DELAY_MS = 20_000
-/** A ProxyCommand that hangs is worse than one that fails: give up on a silent endpoint. */
-const REQUEST_TIMEOUT_MS = 15_000
+/**
+ * A ProxyCommand that hangs is worse than one that fails: an attempt that has no connection or no
+ * answer for this long fails with ETIMEDOUT (retried like the SDK's transient errors), and no attempt
+ * starts once the call has taken DEADLINE_MS. A black-holed endpoint so fails in ~20 s, where the
+ * SDK's handler (no timeouts by default) waited for the kernel's, ~2 minutes an attempt.
+ */
+const TIMEOUT_MS = 10_000
+const DEADLINE_MS = 20_000
 /** SigV4 allows 5 minutes between the signature's date and the server's clock. */
 const CLOCK_SKEW_MS = 5 * 60_000
 
 export interface SsmCallOptions {
   /** ms to wait before attempt n+1 (tests shorten it); defaults to the SDK's full-jitter backoff */
   retryDelayMs?: (attempt: number, throttled: boolean) => number
+  /** ms an attempt may go without a connection or an answer (TIMEOUT_MS) */
+  timeoutMs?: number
+  /** ms after which no further attempt starts (DEADLINE_MS) */
+  deadlineMs?: number
 }
 
 /** The SDK's standard retry delay: full jitter over an exponential ceiling. */
@@ -64,10 +74,13 @@ export function createSsmCall(settings: AwsSettings, options: SsmCallOptions = {
   let clockOffsetMs = 0
   const maxAttempts = settings.maxAttempts ?? 5
   const retryDelayMs = options.retryDelayMs ?? backoffMs
+  const timeoutMs = options.timeoutMs ?? TIMEOUT_MS
+  const deadlineMs = options.deadlineMs ?? DEADLINE_MS
   return async (operation, input) => {
     target ??= resolveTarget(settings)
     const { url, signer } = await target
     const body = JSON.stringify(input)
+    const started = Date.now()
     for (let attempt = 1; ; attempt++) {
       try {
         const signed = await signer.sign(
@@ -89,7 +102,7 @@ export function createSsmCall(settings: AwsSettings, options: SsmCallOptions = {
           },
           { signingDate: new Date(Date.now() + clockOffsetMs) },
         )
-        return await send(url, signed.headers, body, attempt)
+        return await send(url, signed.headers, body, attempt, timeoutMs)
       } catch (error) {
         const e = error as SdkError
         if (attempt >= maxAttempts) throw error
@@ -103,7 +116,9 @@ export function createSsmCall(settings: AwsSettings, options: SsmCallOptions = {
           throw error
         }
         if (!isThrottlingError(e) && !isTransientError(e)) throw error
-        await new Promise((resolve) => setTimeout(resolve, retryDelayMs(attempt, isThrottlingError(e))))
+        const delay = retryDelayMs(attempt, isThrottlingError(e))
+        if (Date.now() - started + delay > deadlineMs) throw error
+        await new Promise((resolve) => setTimeout(resolve, delay))
       }
     }
   }
@@ -148,10 +163,11 @@ function send(
   headers: Record<string, string>,
   body: string,
   attempt: number,
+  timeoutMs: number,
 ): Promise<Record<string, unknown>> {
   const request = url.protocol === 'http:' ? httpRequest : httpsRequest
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', headers, timeout: REQUEST_TIMEOUT_MS }, (res) => {
+    const req = request(url, { method: 'POST', headers, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
       res.on('error', reject)
@@ -170,9 +186,7 @@ function send(
       })
     })
     req.on('timeout', () => {
-      req.destroy(
-        Object.assign(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' }),
-      )
+      req.destroy(Object.assign(new Error(`no answer within ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT' }))
     })
     req.on('error', (error: Error & { code?: string }) => {
       reject(Object.assign(error, { $metadata: { attempts: attempt } }))
