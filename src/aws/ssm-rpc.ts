@@ -115,8 +115,9 @@ export function createSsmCall(settings: AwsSettings, options: SsmCallOptions = {
           }
           throw error
         }
-        if (!isThrottlingError(e) && !isTransientError(e)) throw error
-        const delay = retryDelayMs(attempt, isThrottlingError(e))
+        const throttled = isThrottlingError(e)
+        if (!throttled && !isTransientError(e)) throw error
+        const delay = retryDelayMs(attempt, throttled)
         if (Date.now() - started + delay > deadlineMs) throw error
         await new Promise((resolve) => setTimeout(resolve, delay))
       }
