@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Shim: enable the compile cache where Node has it, then run the bundle.
-import module from 'node:module'
+// Shim: run the CLI bundle through V8's code cache (src/boot/code-cache.ts, built to dist/boot.mjs).
+import { fileURLToPath } from 'node:url'
+import { runBundle } from '../dist/boot.mjs'
 
-if (typeof module.enableCompileCache === 'function') module.enableCompileCache()
-await import('../dist/ssm-ssh.mjs')
+runBundle(fileURLToPath(new URL('../dist/ssm-ssh.cjs', import.meta.url)))

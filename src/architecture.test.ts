@@ -11,6 +11,7 @@ const src = dirname(fileURLToPath(import.meta.url))
 /** What each top-level part of src/ may import besides itself. */
 const ALLOWED: Record<string, string[]> = {
   'main.ts': ['cli', 'support'],
+  boot: ['support'],
   cli: ['commands', 'support'],
   commands: ['cli', 'domain', 'aws', 'transport', 'ssh', 'ui', 'support', 'sandbox'],
   domain: ['support'],

@@ -131,8 +131,10 @@ function entryScript(): string {
   return invoked ? realpathSync(invoked) : fileURLToPath(import.meta.url)
 }
 
-const code = await main(process.argv.slice(2))
-// Let stdout drain (proxy's last SSH bytes, a JSON listing) before exiting.
-process.exitCode = code
-if (process.stdout.writableLength === 0) process.exit(code)
-else process.stdout.once('drain', () => process.exit(code))
+// No top-level await: the bundle is CommonJS, run by src/boot/code-cache.ts.
+void main(process.argv.slice(2)).then((code) => {
+  // Let stdout drain (proxy's last SSH bytes, a JSON listing) before exiting.
+  process.exitCode = code
+  if (process.stdout.writableLength === 0) process.exit(code)
+  else process.stdout.once('drain', () => process.exit(code))
+})

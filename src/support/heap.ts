@@ -1,4 +1,5 @@
 // V8 heap tuning for a long-lived byte pump (proxy).
+import { saveCodeCacheNow } from './code-cache-hook.ts'
 
 /**
  * Keep V8's young generation at its starting size. A proxy's garbage is mostly Buffers whose memory
@@ -12,7 +13,11 @@
  */
 export function keepYoungGenerationSmall(): void {
   import('node:v8').then(
-    (v8) => v8.setFlagsFromString('--semi-space-growth-factor=1'),
+    (v8) => {
+      // V8 stamps a code cache with its flags: the first run writes its cache before the change.
+      saveCodeCacheNow()
+      v8.setFlagsFromString('--semi-space-growth-factor=1')
+    },
     () => {},
   )
 }

@@ -39,7 +39,9 @@ describe('ssm-ssh ls', () => {
     })
     expect(rows.filter((i) => i.clone).map((i) => i.name)).toEqual(['pi-clone', 'pi-clone'])
     const cacheDir = join(w.dir, 'cache', 'ssm-ssh')
-    const [file] = readdirSync(cacheDir)
+    const [file] = readdirSync(cacheDir, { withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => e.name)
     expect(statSync(join(cacheDir, file as string)).mode & 0o777).toBe(0o600)
   })
 

@@ -1,5 +1,7 @@
 // The acceptance test for SSH: the real OpenSSH client, our built CLI as its ProxyCommand, through
 // the sandbox's Session Manager to a simulated instance's SSH server.
+import { readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { randomData, sha256, startWorld, type World } from '../helpers/e2e.ts'
 
@@ -26,6 +28,22 @@ describe('ssh through ssm-ssh proxy (agent pacing on)', () => {
       timeout: 10_000,
     })
     expect(sessions[0]?.reason).toMatch(/^ssm-ssh: .+@.+ ssh to mi-[0-9a-f]{17}:22$/)
+  })
+
+  it('leaves one V8 code cache for proxy runs (0600), written once and then used', async () => {
+    const dir = join(w.dir, '.cache', 'ssm-ssh', 'code-cache')
+    const files = () => readdirSync(dir).filter((f) => f.startsWith('proxy-'))
+    // the first run above wrote it, once the session was up
+    await vi.waitFor(() => expect(files()).toHaveLength(1), { timeout: 10_000 })
+    const file = join(dir, files()[0] as string)
+    expect(statSync(file).mode & 0o777).toBe(0o600)
+    expect(statSync(dir).mode & 0o777).toBe(0o700)
+    const written = statSync(file).mtimeMs
+    const again = await w.ssh(`pi@${w.idOf('pi-kitchen')}`, 'echo again')
+    expect(again.stdout.toString()).toBe('again\n')
+    await new Promise((r) => setTimeout(r, 500))
+    expect(statSync(file).mtimeMs).toBe(written)
+    expect(files()).toHaveLength(1)
   })
 
   it('moves 4 MiB up and 4 MiB down with equal sha256', async () => {
