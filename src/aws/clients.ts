@@ -6,6 +6,7 @@ import type { EC2InstanceConnectClient } from '@aws-sdk/client-ec2-instance-conn
 import type { SSMClient } from '@aws-sdk/client-ssm'
 import { AuthError } from '../support/errors.ts'
 import type { SsmCall } from './ssm-rpc.ts'
+import type { SsmTarget } from './ssm-target.ts'
 
 export interface AwsSettings {
   profile?: string
@@ -31,10 +32,12 @@ export interface AwsClients {
   ec2(): Promise<EC2Client>
   /** One SSM operation as a plain signed request, without SSMClient (proxy's hot path, ssm-rpc.ts). */
   ssmCall: SsmCall
-  /** The region the SSM client resolved (flag, env or profile). */
+  /** The region (flag, env or profile), as the SDK resolves it. */
   region(): Promise<string>
-  /** The endpoint URL in use, if any was configured; needed by the plugin fallback. */
+  /** The SSM endpoint URL configured (--endpoint-url, AWS_ENDPOINT_URL(_SSM), profile endpoint_url), if any. */
   endpoint(): Promise<string | undefined>
+  /** The SSM endpoint URL requests go to: the configured one, else SSM's endpoint rules. */
+  ssmUrl(): Promise<string>
   credentials(): Promise<Credentials>
 }
 
@@ -53,6 +56,11 @@ export function createAwsClients(settings: AwsSettings): AwsClients {
   let eic: Promise<EC2InstanceConnectClient> | undefined
   let ec2: Promise<EC2Client> | undefined
   let call: Promise<SsmCall> | undefined
+  let target: Promise<SsmTarget> | undefined
+  const getTarget = () => {
+    target ??= import('./ssm-target.ts').then(({ resolveSsmTarget }) => resolveSsmTarget(settings))
+    return target
+  }
   const getSsm = () => {
     ssm ??= import('./sdk/ssm.ts').then(({ SSMClient }) => new SSMClient(commonConfig(settings)))
     return ssm
@@ -67,7 +75,7 @@ export function createAwsClients(settings: AwsSettings): AwsClients {
       return eic
     },
     ssmCall: async (operation, input) => {
-      call ??= import('./ssm-rpc.ts').then(({ createSsmCall }) => createSsmCall(settings))
+      call ??= import('./ssm-rpc.ts').then(({ createSsmCall }) => createSsmCall(settings, {}, getTarget))
       return (await call)(operation, input)
     },
     ec2: () => {
@@ -75,9 +83,8 @@ export function createAwsClients(settings: AwsSettings): AwsClients {
       return ec2
     },
     region: async () => {
-      const client = await getSsm()
       try {
-        return await client.config.region()
+        return await (await import('./ssm-target.ts')).resolveRegion(settings)
       } catch (error) {
         throw new AuthError('no AWS region is configured', {
           hint: 'pass --region, set AWS_REGION, or set region in your AWS profile',
@@ -85,23 +92,11 @@ export function createAwsClients(settings: AwsSettings): AwsClients {
         })
       }
     },
-    endpoint: async () => {
-      const client = await getSsm()
-      if (!settings.endpoint && !client.config.endpoint) {
-        // The SDK resolves AWS_ENDPOINT_URL(_SSM) and profile endpoint_url into the endpoint rules;
-        // read the same sources so the plugin fallback calls the same service.
-        return undefined
-      }
-      if (settings.endpoint) return settings.endpoint
-      const ep = await client.config.endpoint?.()
-      if (!ep) return undefined
-      const port = ep.port ? `:${ep.port}` : ''
-      return `${ep.protocol}//${ep.hostname}${port}${ep.path ?? ''}`
-    },
+    endpoint: async () => (await getTarget()).configuredEndpoint,
+    ssmUrl: async () => (await getTarget()).url.href.replace(/\/$/, ''),
     credentials: async () => {
-      const client = await getSsm()
       try {
-        const c = await client.config.credentials()
+        const c = await (await getTarget()).credentials()
         return {
           accessKeyId: c.accessKeyId,
           secretAccessKey: c.secretAccessKey,

@@ -21,9 +21,10 @@ export interface Fleet {
 }
 
 async function pathFor(src: FleetSource): Promise<string> {
+  const region = await src.clients.region()
   const endpoint = await src.clients.endpoint()
   const scope = endpoint ? `${src.profile}@${new URL(endpoint).host}` : src.profile
-  return cachePath(src.cacheDir, scope, await src.clients.region())
+  return cachePath(src.cacheDir, scope, region)
 }
 
 /**

@@ -1,28 +1,19 @@
 // SSM operations as plain signed AWS JSON 1.1 requests, for proxy's hot path (StartSession,
 // ResumeSession, TerminateSession). Every decision about where and as whom a request goes is the
-// SDK's own: its credential chain, its region, FIPS and dual-stack settings and configured endpoint
-// URLs, SSM's endpoint rules, its SigV4 signer and its retry classification. What is left out is
+// SDK's own (ssm-target.ts): its credential chain, its region, FIPS and dual-stack settings and
+// configured endpoint URLs, SSM's endpoint rules; so are its SigV4 signer and its retry
+// classification. What is left out is
 // SSMClient itself: its service model (80 KB that V8 parses on every start), middleware stack and
 // first-call set-up cost ~40 ms of every `ssh` through proxy.
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
-import { commonParams } from '@aws-sdk/client-ssm/dist-es/endpoint/EndpointParameters.js'
-import { defaultEndpointResolver } from '@aws-sdk/client-ssm/dist-es/endpoint/endpointResolver.js'
-import { defaultProvider } from '@aws-sdk/credential-provider-node'
 import { Sha256 } from '@smithy/core/checksum'
-import {
-  loadConfig,
-  NODE_REGION_CONFIG_FILE_OPTIONS,
-  NODE_REGION_CONFIG_OPTIONS,
-  NODE_USE_DUALSTACK_ENDPOINT_CONFIG_OPTIONS,
-  NODE_USE_FIPS_ENDPOINT_CONFIG_OPTIONS,
-} from '@smithy/core/config'
-import { getEndpointFromInstructions, resolveEndpointConfig } from '@smithy/core/endpoints'
 import { isClockSkewError, isThrottlingError, isTransientError } from '@smithy/core/retry'
 import { SignatureV4 } from '@smithy/signature-v4'
 import type { SdkError } from '@smithy/types'
 import { VERSION } from '../support/version.ts'
-import type { AwsSettings, Credentials } from './clients.ts'
+import type { AwsSettings } from './clients.ts'
+import { resolveSsmTarget, type SsmTarget } from './ssm-target.ts'
 
 export type SsmCall = (operation: string, input: object) => Promise<Record<string, unknown>>
 
@@ -33,7 +24,7 @@ export interface ServiceError extends Error {
   code?: string
 }
 
-interface Target {
+interface Signing {
   url: URL
   signer: SignatureV4
 }
@@ -68,17 +59,32 @@ function backoffMs(attempt: number, throttled: boolean): number {
   return Math.floor(Math.min(MAX_DELAY_MS, Math.random() * 2 ** attempt * base))
 }
 
-/** A memoized caller for these settings: region, endpoint and credentials resolve once. */
-export function createSsmCall(settings: AwsSettings, options: SsmCallOptions = {}): SsmCall {
-  let target: Promise<Target> | undefined
+/**
+ * A memoized caller for these settings: region, endpoint and credentials resolve once (through
+ * `target`, which clients.ts shares with region() and endpoint()).
+ */
+export function createSsmCall(
+  settings: AwsSettings,
+  options: SsmCallOptions = {},
+  target: () => Promise<SsmTarget> = () => resolveSsmTarget(settings),
+): SsmCall {
+  let signing: Promise<Signing> | undefined
   let clockOffsetMs = 0
   const maxAttempts = settings.maxAttempts ?? 5
   const retryDelayMs = options.retryDelayMs ?? backoffMs
   const timeoutMs = options.timeoutMs ?? TIMEOUT_MS
   const deadlineMs = options.deadlineMs ?? DEADLINE_MS
   return async (operation, input) => {
-    target ??= resolveTarget(settings)
-    const { url, signer } = await target
+    signing ??= target().then((t) => ({
+      url: t.url,
+      signer: new SignatureV4({
+        credentials: t.credentials,
+        region: t.signingRegion,
+        service: 'ssm',
+        sha256: Sha256,
+      }),
+    }))
+    const { url, signer } = await signing
     const body = JSON.stringify(input)
     const started = Date.now()
     for (let attempt = 1; ; attempt++) {
@@ -122,40 +128,6 @@ export function createSsmCall(settings: AwsSettings, options: SsmCallOptions = {
         await new Promise((resolve) => setTimeout(resolve, delay))
       }
     }
-  }
-}
-
-async function resolveTarget(settings: AwsSettings): Promise<Target> {
-  const loader = settings.profile ? { profile: settings.profile } : {}
-  const region =
-    settings.region ??
-    (await loadConfig(NODE_REGION_CONFIG_OPTIONS, { ...NODE_REGION_CONFIG_FILE_OPTIONS, ...loader })())
-  // The same resolution SSMClient's runtime config and endpoint middleware do (see their sources).
-  const config = resolveEndpointConfig({
-    serviceId: 'SSM',
-    region,
-    ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
-    useFipsEndpoint: loadConfig(NODE_USE_FIPS_ENDPOINT_CONFIG_OPTIONS, loader),
-    useDualstackEndpoint: loadConfig(NODE_USE_DUALSTACK_ENDPOINT_CONFIG_OPTIONS, loader),
-    endpointProvider: defaultEndpointResolver,
-  } as unknown as Parameters<typeof resolveEndpointConfig>[0])
-  const endpoint = await getEndpointFromInstructions(
-    {},
-    { getEndpointParameterInstructions: () => commonParams },
-    config as Parameters<typeof getEndpointFromInstructions>[2],
-  )
-  const scheme = (endpoint.properties?.authSchemes as Array<{ signingRegion?: string }> | undefined)?.[0]
-  const credentials: () => Promise<Credentials> = settings.credentials
-    ? async () => settings.credentials as Credentials
-    : defaultProvider(loader)
-  return {
-    url: endpoint.url,
-    signer: new SignatureV4({
-      credentials,
-      region: scheme?.signingRegion ?? region,
-      service: 'ssm',
-      sha256: Sha256,
-    }),
   }
 }
 

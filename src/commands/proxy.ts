@@ -264,7 +264,8 @@ async function runProxy(options: ProxyOptions, ctx: Context): Promise<number> {
   if (options.transport === 'plugin') {
     const { runPlugin } = await import('../transport/plugin.ts')
     const credentials = await clients.credentials()
-    const endpoint = (await clients.endpoint()) ?? `https://ssm.${await clients.region()}.amazonaws.com`
+    // as the AWS CLI does: the URL its SSM client sent StartSession to (configured, else the rules')
+    const endpoint = await clients.ssmUrl()
     const code = await runPlugin({
       startSessionResponse: ticket.raw as { SessionId: string; TokenValue: string; StreamUrl: string },
       region: await clients.region(),
