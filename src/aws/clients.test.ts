@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { withEnv } from '../../test/helpers/with-env.ts'
 import { AuthError } from '../support/errors.ts'
 import { createAwsClients } from './clients.ts'
 
@@ -28,32 +29,16 @@ beforeAll(async () => {
 })
 afterAll(async () => rm(dir, { recursive: true, force: true }))
 
-/** Run `body` with these environment variables (and empty AWS files), restoring the old values after. */
-async function withEnv<T>(vars: Record<string, string | undefined>, body: () => Promise<T>): Promise<T> {
-  const all: Record<string, string | undefined> = {
-    ...CLEAN,
-    AWS_CONFIG_FILE: join(dir, 'none'),
-    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
-    ...vars,
-  }
-  const old = Object.fromEntries(Object.keys(all).map((k) => [k, process.env[k]]))
-  const apply = (v: Record<string, string | undefined>) => {
-    for (const [k, val] of Object.entries(v)) {
-      if (val === undefined) delete process.env[k]
-      else process.env[k] = val
-    }
-  }
-  apply(all)
-  try {
-    return await body()
-  } finally {
-    apply(old)
-  }
-}
+/** The SDK sees only these variables of ours, and empty AWS files. */
+const cleanEnv = <T>(vars: Record<string, string | undefined>, body: () => Promise<T>) =>
+  withEnv(
+    { ...CLEAN, AWS_CONFIG_FILE: join(dir, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'), ...vars },
+    body,
+  )
 
 describe('AwsClients: region, endpoint and credentials without SSMClient', () => {
   it('nothing configured: no endpoint of the user, requests to the regional one', async () => {
-    await withEnv({ AWS_REGION: 'eu-west-1' }, async () => {
+    await cleanEnv({ AWS_REGION: 'eu-west-1' }, async () => {
       const clients = createAwsClients({ credentials: keys })
       expect(await clients.region()).toBe('eu-west-1')
       expect(await clients.endpoint()).toBeUndefined()
@@ -63,15 +48,15 @@ describe('AwsClients: region, endpoint and credentials without SSMClient', () =>
   })
 
   it('follows SSM’s endpoint rules: FIPS, dual-stack and the China partition', async () => {
-    await withEnv({ AWS_REGION: 'us-east-1', AWS_USE_FIPS_ENDPOINT: 'true' }, async () => {
+    await cleanEnv({ AWS_REGION: 'us-east-1', AWS_USE_FIPS_ENDPOINT: 'true' }, async () => {
       expect(await createAwsClients({}).ssmUrl()).toBe('https://ssm-fips.us-east-1.amazonaws.com')
     })
-    await withEnv({ AWS_USE_DUALSTACK_ENDPOINT: 'true' }, async () => {
+    await cleanEnv({ AWS_USE_DUALSTACK_ENDPOINT: 'true' }, async () => {
       expect(await createAwsClients({ region: 'eu-central-1' }).ssmUrl()).toBe(
         'https://ssm.eu-central-1.api.aws',
       )
     })
-    await withEnv({}, async () => {
+    await cleanEnv({}, async () => {
       expect(await createAwsClients({ region: 'cn-north-1' }).ssmUrl()).toBe(
         'https://ssm.cn-north-1.amazonaws.com.cn',
       )
@@ -79,12 +64,12 @@ describe('AwsClients: region, endpoint and credentials without SSMClient', () =>
   })
 
   it('an endpoint from AWS_ENDPOINT_URL(_SSM) or the profile is the user’s too (cache key, plugin)', async () => {
-    await withEnv({ AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' }, async () => {
+    await cleanEnv({ AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' }, async () => {
       const clients = createAwsClients({})
       expect(await clients.endpoint()).toBe('http://127.0.0.1:4566')
       expect(await clients.ssmUrl()).toBe('http://127.0.0.1:4566')
     })
-    await withEnv(
+    await cleanEnv(
       {
         AWS_REGION: 'eu-west-1',
         AWS_ENDPOINT_URL: 'http://127.0.0.1:4566',
@@ -96,13 +81,13 @@ describe('AwsClients: region, endpoint and credentials without SSMClient', () =>
     )
     const config = join(dir, 'aws-config')
     await writeFile(config, '[profile lab]\nregion = eu-north-1\nendpoint_url = http://127.0.0.1:4588\n')
-    await withEnv({ AWS_CONFIG_FILE: config, AWS_PROFILE: 'lab' }, async () => {
+    await cleanEnv({ AWS_CONFIG_FILE: config, AWS_PROFILE: 'lab' }, async () => {
       const clients = createAwsClients({ profile: 'lab' })
       expect(await clients.region()).toBe('eu-north-1')
       expect(await clients.endpoint()).toBe('http://127.0.0.1:4588')
     })
     // --endpoint-url wins over the environment
-    await withEnv({ AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' }, async () => {
+    await cleanEnv({ AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' }, async () => {
       expect(await createAwsClients({ endpoint: 'http://127.0.0.1:9999' }).endpoint()).toBe(
         'http://127.0.0.1:9999',
       )
@@ -110,7 +95,7 @@ describe('AwsClients: region, endpoint and credentials without SSMClient', () =>
   })
 
   it('no region: an AuthError that says how to set one', async () => {
-    await withEnv({}, async () => {
+    await cleanEnv({}, async () => {
       const error = await createAwsClients({ credentials: keys })
         .region()
         .catch((e: unknown) => e)

@@ -5,6 +5,7 @@ import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { withEnv } from '../../test/helpers/with-env.ts'
 import { parseFaults } from '../sandbox/faults.ts'
 import { type Sandbox, startSandbox } from '../sandbox/sandbox.ts'
 import { AuthError, SessionError, TargetError } from '../support/errors.ts'
@@ -35,23 +36,6 @@ afterAll(async () => {
   await box.close()
   await rm(dir, { recursive: true, force: true })
 })
-
-/** Run `body` with these environment variables, restoring the old values after. */
-async function withEnv<T>(vars: Record<string, string | undefined>, body: () => Promise<T>): Promise<T> {
-  const old = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]))
-  const apply = (v: Record<string, string | undefined>) => {
-    for (const [k, val] of Object.entries(v)) {
-      if (val === undefined) delete process.env[k]
-      else process.env[k] = val
-    }
-  }
-  apply(vars)
-  try {
-    return await body()
-  } finally {
-    apply(old)
-  }
-}
 
 describe('ssm-rpc', () => {
   it('starts and terminates a session; the sandbox accepted the signatures', async () => {
