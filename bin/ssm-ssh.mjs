@@ -3,4 +3,4 @@
 import { fileURLToPath } from 'node:url'
 import { runBundle } from '../dist/boot.mjs'
 
-runBundle(fileURLToPath(new URL('../dist/ssm-ssh.cjs', import.meta.url)))
+runBundle(fileURLToPath(new URL('../dist/main.cjs', import.meta.url)))

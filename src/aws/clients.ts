@@ -79,7 +79,9 @@ export function createAwsClients(settings: AwsSettings): AwsClients {
       return (await call)(operation, input)
     },
     ec2: () => {
-      ec2 ??= import('./sdk/ec2.ts').then(({ EC2Client }) => new EC2Client(commonConfig(settings)))
+      ec2 ??= import('./sdk/ec2-chunk.ts')
+        .then(({ loadEc2Sdk }) => loadEc2Sdk())
+        .then(({ EC2Client }) => new EC2Client(commonConfig(settings)))
       return ec2
     },
     region: async () => {

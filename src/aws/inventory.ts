@@ -25,7 +25,7 @@ export interface InventoryOptions {
 async function ec2Tags(clients: AwsClients): Promise<Map<string, Record<string, string>>> {
   const out = new Map<string, Record<string, string>>()
   const ec2 = await clients.ec2()
-  const { DescribeInstancesCommand } = await import('./sdk/ec2.ts')
+  const { DescribeInstancesCommand } = await (await import('./sdk/ec2-chunk.ts')).loadEc2Sdk()
   let token: string | undefined
   do {
     const page = await ec2.send(

@@ -8,7 +8,14 @@ import { codeCacheDir, loadBundle, readCodeCache, runBundle, runKind, writeCodeC
 let dir: string
 let bundle: string
 const uid = process.getuid?.()
-type Probe = { runs: number; filename?: string; exportsIsModuleExports?: boolean; path?: string }
+type Probe = {
+  runs: number
+  filename?: string
+  exportsIsModuleExports?: boolean
+  path?: string
+  answer?: number
+  chunkRuns?: number
+}
 const probe = () => (globalThis as unknown as { __codeCacheProbe: Probe }).__codeCacheProbe
 
 function writeBundle(body = ''): void {
@@ -166,8 +173,12 @@ describe('code cache', () => {
     expect(runBundle(bundle, options).cache).toBe('miss')
     exits.pop()?.(0)
     expect(cacheFiles()).toHaveLength(1)
+    const file = join(dir, 'cache', 'ssm-ssh', 'code-cache', cacheFiles()[0] as string)
+    const written = statSync(file).mtimeMs
     expect(runBundle(bundle, options).cache).toBe('hit')
-    expect(exits).toHaveLength(0)
+    exits.pop()?.(0)
+    expect(statSync(file).mtimeMs).toBe(written)
+    expect(cacheFiles()).toHaveLength(1)
   })
 
   it('the bundle can ask for the cache early (before it changes a V8 flag), and exit does not write it again', () => {
@@ -183,5 +194,23 @@ describe('code cache', () => {
     // from source, with no loader around, asking is a no-op
     delete (globalThis as Record<symbol, unknown>)[Symbol.for('ssm-ssh.save-code-cache')]
     expect(() => saveCodeCacheNow()).not.toThrow()
+  })
+
+  it('loads our other bundles beside it (./name.cjs) once each, with caches of their own', () => {
+    writeFileSync(
+      join(dir, 'chunk.cjs'),
+      'globalThis.__codeCacheProbe.chunkRuns = (globalThis.__codeCacheProbe.chunkRuns ?? 0) + 1\nexports.answer = 42',
+    )
+    writeBundle(
+      "p.answer = require('./chunk.cjs').answer + require('./chunk.cjs').answer\np.base = require('node:path').basename(__dirname)",
+    )
+    const exits: ((code: number) => void)[] = []
+    runBundle(bundle, { argv: ['ls'], env: env(), uid, onExit: (l) => exits.push(l) })
+    expect(probe()).toMatchObject({ answer: 84, chunkRuns: 1 })
+    exits.pop()?.(0)
+    const names = cacheFiles().sort()
+    expect(names).toHaveLength(2)
+    expect(names[0]).toMatch(/^cli-v/)
+    expect(names[1]).toMatch(/^cli\.chunk-v/)
   })
 })

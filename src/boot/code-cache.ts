@@ -1,4 +1,4 @@
-// Runs the CLI bundle (dist/ssm-ssh.cjs, one CommonJS file) through vm.Script with a V8 code cache,
+// Runs the CLI bundle (dist/main.cjs, one CommonJS file) through vm.Script with a V8 code cache,
 // so a ProxyCommand does not parse and compile the SDK and the transport on every connection. Node 20
 // has no code cache for ES modules (module.enableCompileCache is Node 22), hence the CommonJS bundle.
 //
@@ -40,14 +40,17 @@ export interface LoadedBundle {
   readonly cache: CacheState
   /** where this run's cache lives (undefined when off) */
   readonly cacheFile: string | undefined
-  /** evaluate the bundle, as require() would */
-  run(): void
+  /** evaluate the bundle as require() would (with this require, by default Node's), and return its exports */
+  run(require?: NodeJS.Require): unknown
   /** write the cache from what has been compiled so far; false if it could not be written */
   save(): boolean
 }
 
 export interface LoadOptions {
+  /** the CLI's arguments: they pick the kind of run (runKind) */
   argv: readonly string[]
+  /** a cache of its own for a chunk: the run's kind and the chunk's name */
+  kind?: string
   env: NodeJS.ProcessEnv
   /** the owner a cache file must have (process.getuid()); undefined skips the check */
   uid?: number | undefined
@@ -140,7 +143,8 @@ export function writeCodeCache(file: string, data: Buffer): boolean {
 export function loadBundle(bundlePath: string, options: LoadOptions): LoadedBundle {
   const bytes = readFileSync(bundlePath)
   const dir = codeCacheDir(options.env)
-  const cacheFile = dir === undefined ? undefined : codeCacheFile(dir, bytes, runKind(options.argv))
+  const kind = options.kind ?? runKind(options.argv)
+  const cacheFile = dir === undefined ? undefined : codeCacheFile(dir, bytes, kind)
   const found = cacheFile === undefined ? undefined : readCodeCache(cacheFile, options.uid)
   const cachedData = found instanceof Buffer ? found : undefined
   const script = new Script(WRAPPER_HEAD + bytes.toString('utf8') + WRAPPER_TAIL, {
@@ -159,7 +163,7 @@ export function loadBundle(bundlePath: string, options: LoadOptions): LoadedBund
   return {
     cache,
     cacheFile,
-    run() {
+    run(require = createRequire(bundlePath)) {
       const module = { exports: {} }
       const wrapper = script.runInThisContext() as (
         exports: unknown,
@@ -168,14 +172,8 @@ export function loadBundle(bundlePath: string, options: LoadOptions): LoadedBund
         filename: string,
         dirname: string,
       ) => void
-      wrapper.call(
-        module.exports,
-        module.exports,
-        createRequire(bundlePath),
-        module,
-        bundlePath,
-        dirname(bundlePath),
-      )
+      wrapper.call(module.exports, module.exports, require, module, bundlePath, dirname(bundlePath))
+      return module.exports
     },
     save: () => cacheFile !== undefined && writeCodeCache(cacheFile, script.createCachedData()),
   }
@@ -194,23 +192,41 @@ const fromProcess = (): RunOptions => ({
 })
 
 /**
- * bin/ssm-ssh.mjs: run the CLI and leave a cache behind if there was none that fitted. It is written
- * at exit with 0, or earlier when the bundle is about to change a V8 flag (support/heap.ts), whichever
- * comes first, and once.
+ * bin/ssm-ssh.mjs: run the CLI and leave caches behind where none fitted. The bundle's require loads
+ * our other bundles (`./name.cjs` beside it: the EC2 SDK, which proxy never needs) the same way, each
+ * with a cache of its own. They are written at exit with 0, or earlier when the bundle is about to
+ * change a V8 flag (support/heap.ts), whichever comes first, and once.
  */
 export function runBundle(bundlePath: string, options: RunOptions = fromProcess()): LoadedBundle {
-  const bundle = loadBundle(bundlePath, options)
-  if (bundle.cache === 'miss' || bundle.cache === 'rejected') {
-    let done = false
-    const saveOnce = () => {
-      if (!done) bundle.save()
-      done = true
-    }
-    offerCodeCacheSaver(saveOnce)
-    options.onExit((code) => {
-      if (code === 0) saveOnce()
-    })
+  const loaded: LoadedBundle[] = []
+  const chunks = new Map<string, unknown>()
+  const kind = runKind(options.argv)
+  const requireFor = (from: string): NodeJS.Require => {
+    const node = createRequire(from)
+    const ours = (id: string) => id.startsWith('./') && id.endsWith('.cjs') && !id.includes('/', 2)
+    return Object.assign((id: string) => {
+      if (!ours(id)) return node(id)
+      const path = join(dirname(from), id)
+      if (!chunks.has(path)) {
+        const chunk = loadBundle(path, { ...options, kind: `${kind}.${basename(path, '.cjs')}` })
+        loaded.push(chunk)
+        chunks.set(path, chunk.run(requireFor(path)))
+      }
+      return chunks.get(path)
+    }, node) as NodeJS.Require
   }
-  bundle.run()
+  const bundle = loadBundle(bundlePath, options)
+  loaded.push(bundle)
+  let done = false
+  const saveOnce = () => {
+    if (done) return
+    done = true
+    for (const b of loaded) if (b.cache === 'miss' || b.cache === 'rejected') b.save()
+  }
+  offerCodeCacheSaver(saveOnce)
+  options.onExit((code) => {
+    if (code === 0) saveOnce()
+  })
+  bundle.run(requireFor(bundlePath))
   return bundle
 }

@@ -11,7 +11,7 @@ import { makeClientKey } from './ssh-key.ts'
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 export const cli = join(root, 'bin', 'ssm-ssh.mjs')
 
-if (!existsSync(join(root, 'dist', 'ssm-ssh.cjs'))) {
+if (!existsSync(join(root, 'dist', 'main.cjs'))) {
   throw new Error('the e2e tests run the built CLI: run npm run build (npm test does) first')
 }
 
