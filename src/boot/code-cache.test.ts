@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { saveCodeCacheNow } from '../support/code-cache-hook.ts'
+import { codeCacheState, saveCodeCacheNow } from '../support/code-cache-hook.ts'
 import { codeCacheDir, loadBundle, readCodeCache, runBundle, runKind, writeCodeCache } from './code-cache.ts'
 
 let dir: string
@@ -191,9 +191,12 @@ describe('code cache', () => {
     exits.pop()?.(0)
     expect(() => statSync(file)).toThrow()
     expect(written).toBeGreaterThan(0)
+    expect(codeCacheState()).toBe('miss')
     // from source, with no loader around, asking is a no-op
     delete (globalThis as Record<symbol, unknown>)[Symbol.for('ssm-ssh.save-code-cache')]
+    delete (globalThis as Record<symbol, unknown>)[Symbol.for('ssm-ssh.code-cache-state')]
     expect(() => saveCodeCacheNow()).not.toThrow()
+    expect(codeCacheState()).toBe('none')
   })
 
   it('loads our other bundles beside it (./name.cjs) once each, with caches of their own', () => {

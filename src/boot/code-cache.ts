@@ -223,7 +223,7 @@ export function runBundle(bundlePath: string, options: RunOptions = fromProcess(
     done = true
     for (const b of loaded) if (b.cache === 'miss' || b.cache === 'rejected') b.save()
   }
-  offerCodeCacheSaver(saveOnce)
+  offerCodeCacheSaver(saveOnce, bundle.cache)
   options.onExit((code) => {
     if (code === 0) saveOnce()
   })

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util'
 import type { AwsClients } from '../aws/clients.ts'
 import type { Command, Context } from '../cli/command.ts'
 import { INSTANCE_ID } from '../domain/resolve.ts'
+import { codeCacheState } from '../support/code-cache-hook.ts'
 import { type CliError, SessionError, TargetError, UsageError } from '../support/errors.ts'
 import { keepYoungGenerationSmall } from '../support/heap.ts'
 import { CLIENT_VERSION } from '../support/version.ts'
@@ -224,7 +225,9 @@ async function runProxy(options: ProxyOptions, ctx: Context): Promise<number> {
       },
     )
   }
-  ctx.log.debug(`proxy start (${Math.round(performance.now())} ms since process start)`)
+  ctx.log.debug(
+    `proxy start (${Math.round(performance.now())} ms since process start, code cache: ${codeCacheState()})`,
+  )
   const clients = clientsFor(ctx)
   // Load what the session needs all at once, the transport included: the file reads overlap instead
   // of queueing behind each other, and the transport is ready when StartSession answers.

@@ -5,14 +5,23 @@
 // in each bundle); the registry symbol is what they share.
 
 const KEY = Symbol.for('ssm-ssh.save-code-cache')
-type Slot = Record<symbol, (() => void) | undefined>
+const STATE = Symbol.for('ssm-ssh.code-cache-state')
+type Slot = Record<symbol, unknown>
 
-/** The loader: how to write this run's code cache (it knows whether one is needed). */
-export function offerCodeCacheSaver(save: () => void): void {
+/** The loader: how to write this run's code cache (it knows whether one is needed), and how it went. */
+export function offerCodeCacheSaver(save: () => void, state?: string): void {
   ;(globalThis as unknown as Slot)[KEY] = save
+  ;(globalThis as unknown as Slot)[STATE] = state
+}
+
+/** For --debug: hit, miss, rejected or off; 'none' when run from source. */
+export function codeCacheState(): string {
+  const state = (globalThis as unknown as Slot)[STATE]
+  return typeof state === 'string' ? state : 'none'
 }
 
 /** The bundle: write the code cache now if the loader wants one; nothing when run from source. */
 export function saveCodeCacheNow(): void {
-  ;(globalThis as unknown as Slot)[KEY]?.()
+  const save = (globalThis as unknown as Slot)[KEY]
+  if (typeof save === 'function') save()
 }
