@@ -56,9 +56,24 @@ export function createAwsClients(settings: AwsSettings): AwsClients {
   let eic: Promise<EC2InstanceConnectClient> | undefined
   let ec2: Promise<EC2Client> | undefined
   let call: Promise<SsmCall> | undefined
+  let region: Promise<string> | undefined
   let target: Promise<SsmTarget> | undefined
+  const getRegion = () => {
+    region ??= import('./ssm-target.ts')
+      .then(({ resolveRegion }) => resolveRegion(settings))
+      .catch((error: unknown) => {
+        throw new AuthError('no AWS region is configured', {
+          hint: 'pass --region, set AWS_REGION, or set region in your AWS profile',
+          cause: error,
+        })
+      })
+    return region
+  }
+  // resolved once per run, on the region resolved once: the fleet cache key, ssmCall and the plugin share it
   const getTarget = () => {
-    target ??= import('./ssm-target.ts').then(({ resolveSsmTarget }) => resolveSsmTarget(settings))
+    target ??= Promise.all([getRegion(), import('./ssm-target.ts')]).then(([r, { resolveSsmTarget }]) =>
+      resolveSsmTarget({ ...settings, region: r }),
+    )
     return target
   }
   const getSsm = () => {
@@ -84,16 +99,7 @@ export function createAwsClients(settings: AwsSettings): AwsClients {
         .then(({ EC2Client }) => new EC2Client(commonConfig(settings)))
       return ec2
     },
-    region: async () => {
-      try {
-        return await (await import('./ssm-target.ts')).resolveRegion(settings)
-      } catch (error) {
-        throw new AuthError('no AWS region is configured', {
-          hint: 'pass --region, set AWS_REGION, or set region in your AWS profile',
-          cause: error,
-        })
-      }
-    },
+    region: getRegion,
     endpoint: async () => (await getTarget()).configuredEndpoint,
     ssmUrl: async () => (await getTarget()).url.href.replace(/\/$/, ''),
     credentials: async () => {
