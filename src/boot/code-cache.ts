@@ -24,10 +24,10 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { createRequire } from 'node:module'
-import { homedir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { Script } from 'node:vm'
 import { offerCodeCacheSaver } from '../support/code-cache-hook.ts'
+import { resolvePaths } from '../support/paths.ts'
 
 /** Node's own CommonJS wrapper, on a line of its own so line numbers stay those of the bundle. */
 const WRAPPER_HEAD = '(function (exports, require, module, __filename, __dirname) {\n'
@@ -61,19 +61,14 @@ export function runKind(argv: readonly string[]): 'proxy' | 'cli' {
   return argv.includes('proxy') ? 'proxy' : 'cli'
 }
 
-/** $XDG_CACHE_HOME/ssm-ssh/code-cache, as support/paths.ts places the cache; undefined when off. */
+/** $XDG_CACHE_HOME/ssm-ssh/code-cache, beside the fleet cache (support/paths.ts); undefined when off. */
 export function codeCacheDir(env: NodeJS.ProcessEnv): string | undefined {
   if (env.SSM_SSH_CODE_CACHE === '0') return undefined
-  let home = env.HOME
-  if (!home) {
-    try {
-      home = homedir()
-    } catch {
-      home = undefined
-    }
+  try {
+    return join(resolvePaths(env).cacheDir, 'code-cache')
+  } catch {
+    return undefined // no home directory to be found: run without a cache
   }
-  const root = env.XDG_CACHE_HOME || (home ? join(home, '.cache') : undefined)
-  return root ? join(root, 'ssm-ssh', 'code-cache') : undefined
 }
 
 /** The cache file for this bundle's content, this Node and this kind of run. */
