@@ -21,11 +21,10 @@ import {
   type StreamMessageType,
 } from './constants.ts'
 import { type ClientMessage, encodeMessage, ProtocolError } from './message.ts'
+import { type AcknowledgeContent, encodeAcknowledge, peerStreamType } from './payloads.ts'
 
 /** A frame of a full chunk: header, payload length, CHUNK_SIZE payload bytes (§2). */
 const FRAME_SLOT_SIZE = PAYLOAD_OFFSET + CHUNK_SIZE
-
-import { type AcknowledgeContent, encodeAcknowledge, peerStreamType } from './payloads.ts'
 
 export interface StreamOptions {
   /** Epoch milliseconds. Also stamps CreatedDate, so it must not return 0 (§2.2 rejects CreatedDate 0). */
