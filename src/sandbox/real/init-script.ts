@@ -1,0 +1,169 @@
+// PID 1 of a real instance: builds the instance inside the namespaces `unshare` just made (loopback,
+// an overlay of the machine's root whose writes land in <dir>/upper, /dev, /proc, users, sshd, the
+// forwarder to the sandbox, the agent), then waits on stdin. The sandbox holds the other end of that
+// pipe, so when the sandbox dies, even by SIGKILL, `read` sees EOF, PID 1 exits and the kernel kills
+// everything in the PID namespace and drops every mount with the private mount namespace.
+// It stays bash, not `exec sleep`: PID 1 must reap the orphans that sessions leave behind.
+//
+// argv: MARKER DIR SANDBOX_PID (the marker lets reap.ts find instances whose sandbox is gone).
+// DIR/instance.env and DIR/seed/ are written by instance.ts; see instanceEnv() for the variables.
+// (String.raw keeps bash's backslashes; the script avoids `${`, which a template literal would take.)
+
+export const INIT_SCRIPT = String.raw`set -eEuo pipefail
+umask 022
+dir=$2
+root=$dir/root
+seed=$dir/seed
+source "$dir/instance.env"
+inside_path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+say() { printf '%s init: %s\n' "$(date +%T.%3N)" "$*"; }
+# inside: a command in the instance's root with a clean environment, stdin off our lifeline.
+# start: a background job, exec'd so no bash subshell (with PID 1's argv and marker) stays its parent.
+inside() { env -i PATH=$inside_path HOME=/root LANG=C.UTF-8 chroot "$root" "$@" </dev/null; }
+start() { exec env -i PATH=$inside_path HOME=/root LANG=C.UTF-8 "$@" </dev/null; }
+trap 'say "SIGTERM during start-up"; exit 143' TERM
+trap 'say "start-up failed (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
+
+say "instance $INSTANCE_ID ($HOST_NAME), sandbox pid $3"
+
+# Network: loopback only, so nothing the agent tries (instance metadata, public AWS endpoints)
+# can leave the machine. LAN hosts' private addresses exist in this namespace alone.
+ip link set lo up
+for address in $LAN_ADDRESSES; do ip addr add "$address/32" dev lo; done
+
+# The root: the machine's own / read-only underneath, writes in $dir/upper.
+mkdir -p "$dir/upper" "$dir/work" "$root"
+mount -t overlay overlay -o "lowerdir=/,upperdir=$dir/upper,workdir=$dir/work" "$root"
+mount -t proc -o nosuid,nodev,noexec proc "$root/proc"
+mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$root/sys" || say "no sysfs (continuing)"
+mount -t tmpfs -o mode=755,nosuid tmpfs "$root/dev"
+for node in null zero full random urandom tty; do
+  touch "$root/dev/$node"
+  mount --bind "/dev/$node" "$root/dev/$node"
+done
+mkdir "$root/dev/pts" "$root/dev/shm"
+mount -t devpts -o newinstance,ptmxmode=0666,mode=620,gid=5 devpts "$root/dev/pts"
+ln -s pts/ptmx "$root/dev/ptmx"
+ln -s /proc/self/fd "$root/dev/fd"
+ln -s /proc/self/fd/0 "$root/dev/stdin"
+ln -s /proc/self/fd/1 "$root/dev/stdout"
+ln -s /proc/self/fd/2 "$root/dev/stderr"
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$root/dev/shm"
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$root/tmp"
+mount -t tmpfs -o mode=755,nosuid,nodev tmpfs "$root/run"
+mkdir -p "$root/run/sshd" "$root/run/ssm-ssh"
+
+# The agent where it looks for itself: binaries in /usr/bin make it read /etc/amazon/ssm.
+for binary in $AGENT_BINARIES; do
+  : >"$root/usr/bin/$binary"
+  mount --bind -o ro "$AGENT_BIN_DIR/$binary" "$root/usr/bin/$binary"
+done
+install -D -m 0644 "$seed/amazon-ssm-agent.json" "$root/etc/amazon/ssm/amazon-ssm-agent.json"
+install -D -m 0644 "$seed/seelog.xml" "$root/etc/amazon/ssm/seelog.xml"
+install -D -m 0644 "$seed/ca.pem" "$root/etc/ssl/certs/ssm-sandbox-ca.pem"
+
+hostname "$HOST_NAME"
+echo "$HOST_NAME" >"$root/etc/hostname"
+printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n' "$HOST_NAME" >"$root/etc/hosts"
+
+# Users as on Raspberry Pi OS: the first owns the machine and may sudo without a password.
+add_user() {
+  inside id -u "$1" >/dev/null 2>&1 || inside useradd -m -s /bin/bash "$1"
+  # useradd leaves the password '!' (locked); without PAM, sshd refuses locked accounts even for keys.
+  inside usermod -p '*' "$1"
+  if [ -s "$seed/authorized_key" ]; then
+    home=$(inside getent passwd "$1" | cut -d: -f6)
+    install -d -m 0700 "$root$home/.ssh"
+    install -m 0600 "$seed/authorized_key" "$root$home/.ssh/authorized_keys"
+    inside chown -R "$1:" "$home/.ssh"
+  fi
+}
+for user in $USERS $LAN_USERS; do add_user "$user"; done
+inside getent group sudo >/dev/null || inside groupadd --system sudo
+inside usermod -aG sudo "$OWNER"
+install -d -m 0755 "$root/etc/sudoers.d"
+echo "$OWNER ALL=(ALL) NOPASSWD: ALL" >"$root/etc/sudoers.d/010_pi-nopasswd"
+chmod 0440 "$root/etc/sudoers.d/010_pi-nopasswd"
+
+# sshd: the instance's on 127.0.0.1, one per LAN host on its address. Logs stay on the machine.
+mkdir -p "$dir/logs"
+install -d -m 0755 "$root/etc/ssh/ssm-ssh"
+for conf in "$seed"/sshd/*.conf; do
+  name=$(basename "$conf" .conf)
+  install -m 0644 "$conf" "$root/etc/ssh/ssm-ssh/$name.conf"
+  inside ssh-keygen -q -t ed25519 -N '' -C "$name@$HOST_NAME" -f "/etc/ssh/ssm-ssh/$name"_host_ed25519_key
+  start chroot "$root" /usr/sbin/sshd -D -e -f "/etc/ssh/ssm-ssh/$name.conf" >>"$dir/logs/sshd-$name.log" 2>&1 &
+done
+
+# The sandbox's HTTPS endpoint, as the agent sees it: 127.0.0.1:$SERVICE_PORT in here, a Unix socket
+# on the machine's file system out there (socat runs outside the chroot to reach it).
+start socat "TCP-LISTEN:$SERVICE_PORT,bind=127.0.0.1,reuseaddr,fork" "UNIX-CONNECT:$SERVICE_SOCKET" \
+  >>"$dir/logs/socat.log" 2>&1 &
+
+# Start the agent only once everything it dials listens: when its first health ping fails (after
+# three retries, ~10 s) it hibernates and asks again only after 5 minutes.
+wait_listening() {
+  for _ in $(seq 200); do
+    [ -n "$(ss -Hltn "src $1 and sport = :$2")" ] && return 0
+    sleep 0.025
+  done
+  say "nothing listens on $1:$2"
+  return 1
+}
+wait_listening 127.0.0.1 "$SERVICE_PORT"
+for address in 127.0.0.1 $LAN_ADDRESSES; do wait_listening "$address" 22; done
+
+start AWS_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY" \
+  SSL_CERT_FILE=/etc/ssl/certs/ssm-sandbox-ca.pem \
+  chroot "$root" /usr/bin/amazon-ssm-agent >>"$dir/logs/agent-output.log" 2>&1 &
+agent=$!
+echo "$agent" >"$root/run/ssm-ssh/agent.pid"
+
+set +e
+trap - ERR
+stop() {
+  say "$1: stopping the agent"
+  kill -TERM "$agent" 2>/dev/null
+  for _ in $(seq 20); do kill -0 "$agent" 2>/dev/null || break; sleep 0.1; done
+  exit 0
+}
+trap 'stop SIGTERM' TERM
+say "ready: agent pid $agent"
+echo "$agent" >"$dir/ready"
+agent_up=yes
+# bash reaps adopted orphans only between commands, not while blocked in read (a CHLD trap does not
+# help without job control): the 1 s timeout bounds how long a session's orphan stays a zombie.
+while :; do
+  read -r -t 1 _ && continue
+  [ $? -gt 128 ] || break
+  if [ $agent_up = yes ] && ! kill -0 "$agent" 2>/dev/null; then say "the agent exited"; agent_up=no; fi
+done
+say "stdin closed: the sandbox is gone"
+exit 0
+`
+
+/** What the script sources from DIR/instance.env. */
+export interface InstanceEnv {
+  INSTANCE_ID: string
+  HOST_NAME: string
+  SERVICE_SOCKET: string
+  SERVICE_PORT: string
+  AGENT_BIN_DIR: string
+  /** space-separated, as are the lists below */
+  AGENT_BINARIES: string
+  OWNER: string
+  USERS: string
+  LAN_ADDRESSES: string
+  LAN_USERS: string
+  AWS_ACCESS_KEY_ID: string
+  AWS_SECRET_ACCESS_KEY: string
+}
+
+const shellQuote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`
+
+export function instanceEnv(env: InstanceEnv): string {
+  return Object.entries(env)
+    .map(([name, value]) => `${name}=${shellQuote(value)}\n`)
+    .join('')
+}
