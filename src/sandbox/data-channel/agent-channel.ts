@@ -26,8 +26,14 @@ import type { Log } from '../../support/log.ts'
 import type { Faults } from '../faults.ts'
 import type { SimSession } from '../model.ts'
 
-/** The agent stops reading the target while this many of its messages are unacknowledged [U]. */
-export const AGENT_WINDOW_MESSAGES = 256
+/**
+ * Target bytes read but not yet sent, in messages, past which the simulated agent stops reading the
+ * target: TCP backpressure on a paced sender. The agent has no window of unacknowledged messages: it
+ * sends whatever it reads, ≤1024 bytes each 1 ms (port_basic.go WritePump).
+ */
+export const AGENT_READ_AHEAD_MESSAGES = 256
+/** Frames the service keeps for a client that is away (ResumeSession), as the relay does for real agents. */
+const SERVICE_BUFFER_LIMIT = 4096
 const HANDSHAKE_TIMEOUT_MS = 15_000
 const DRAIN_BEFORE_CLOSE_MS = 2_000
 
@@ -54,6 +60,10 @@ export class AgentChannel {
   #pending: Buffer[] = []
   #pumping = false
   #held: Buffer | undefined
+  /** frames sent while no client socket was attached: the service hands them over on reattach */
+  #unsent: Buffer[] = []
+  /** DisconnectToPort closed the target; the next data dials it again (port_basic.go) */
+  #redial = false
   #tick: NodeJS.Timeout
   #idle: NodeJS.Timeout | undefined
   #handshakeTimer: NodeJS.Timeout | undefined
@@ -124,15 +134,22 @@ export class AgentChannel {
       )
     } else {
       if (this.#phase !== 'closed') this.#session.status = 'Connected'
-      // Reconnected: everything not yet acknowledged goes again, numbering unchanged (§7.3)
-      for (const frame of this.#stream.resendAll()) this.#toClient(frame)
+      // Reconnected: what the service held for the client goes now; anything lost on the old socket is
+      // resent by the agent's timer, oldest first, one per tick (§7.3, datachannel.go)
+      const unsent = this.#unsent
+      this.#unsent = []
+      for (const frame of unsent) this.#toClient(frame)
     }
   }
 
   /** Frames to the client pass through the fault injector (drop, duplicate, reorder). */
   #toClient(frame: Buffer): void {
     const ws = this.#ws
-    if (!ws || ws.readyState !== ws.OPEN) return
+    if (!ws || ws.readyState !== ws.OPEN) {
+      this.#unsent.push(frame)
+      if (this.#unsent.length > SERVICE_BUFFER_LIMIT) this.#unsent.shift()
+      return
+    }
     const { drop, dup, reorder } = this.#opts.faults
     const r = this.#opts.random
     if (drop > 0 && r() < drop) return
@@ -174,7 +191,6 @@ export class AgentChannel {
       } catch {
         return
       }
-      if (this.#stream.unacknowledged < AGENT_WINDOW_MESSAGES) this.#pump()
       return
     }
     if (message.messageType !== MessageType.InputStreamData) return
@@ -197,6 +213,11 @@ export class AgentChannel {
         return
       case PayloadType.Output:
         // Before HandshakeComplete the agent acks and discards data (§12.1 rule 6)
+        if (this.#phase === 'data' && this.#redial) {
+          this.#redial = false
+          void this.#connectTarget([m.payload])
+          return
+        }
         if (this.#phase === 'data' && this.#target) {
           this.#touch()
           this.#target.write(m.payload)
@@ -204,7 +225,14 @@ export class AgentChannel {
         return
       case PayloadType.Flag: {
         const code = tryParseFlag(m.payload)
-        if (code === FlagCode.DisconnectToPort) this.#target?.end()
+        // the agent closes its connection to the port (not half-closes) and dials again on the next data
+        if (code === FlagCode.DisconnectToPort && this.#target) {
+          const target = this.#target
+          this.#target = undefined
+          this.#redial = true
+          target.removeAllListeners('close')
+          target.destroy()
+        }
         if (code === FlagCode.TerminateSession) void this.end('')
         return
       }
@@ -238,18 +266,24 @@ export class AgentChannel {
     )
     this.#phase = 'connecting'
     this.#session.status = 'Connected'
+    await this.#connectTarget([])
+  }
+
+  /** Dial the document's port (again after DisconnectToPort) and pump what it says to the client. */
+  async #connectTarget(first: Buffer[]): Promise<void> {
     try {
       const target = await this.#opts.dialTarget(this.#session)
-      if (this.#phase !== 'connecting') {
+      if (this.#phase !== 'connecting' && this.#phase !== 'data') {
         target.destroy()
         return
       }
       this.#target = target
       this.#phase = 'data'
+      for (const data of first) target.write(data)
       target.on('data', (data: Buffer) => {
         this.#touch()
         for (const piece of chunk(data)) this.#pending.push(Buffer.from(piece))
-        if (this.#pending.length > AGENT_WINDOW_MESSAGES) target.pause()
+        if (this.#pending.length > AGENT_READ_AHEAD_MESSAGES) target.pause()
         this.#pump()
       })
       target.on('error', () => {})
@@ -264,7 +298,7 @@ export class AgentChannel {
     if (this.#pumping) return
     this.#pumping = true
     const step = () => {
-      while (this.#pending.length > 0 && this.#stream.unacknowledged < AGENT_WINDOW_MESSAGES && this.#ws) {
+      while (this.#pending.length > 0) {
         this.#sendStream(PayloadType.Output, this.#pending.shift() as Buffer)
         if (this.#opts.pace) {
           setTimeout(step, 1)
@@ -272,7 +306,7 @@ export class AgentChannel {
         }
       }
       this.#pumping = false
-      if (this.#pending.length < AGENT_WINDOW_MESSAGES / 2) this.#target?.resume()
+      if (this.#pending.length < AGENT_READ_AHEAD_MESSAGES / 2) this.#target?.resume()
     }
     step()
   }

@@ -115,7 +115,7 @@ describe('simulated hosts', () => {
       timeoutSeconds: 30,
       signal,
     })
-    expect(r).toEqual({ exitCode: 3, stdout: 'out\n', stderr: 'err\n' })
+    expect(r).toEqual({ exitCode: 3, stdout: 'out\n', stderr: 'err\nfailed to run commands: exit status 3' })
     expect(readFileSync(join(state.instances.get(id)!.home, '.ssh', 'authorized_keys'), 'utf8')).toContain(
       'line\n',
     )

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import type { RunScript } from '../api/ssm-commands.ts'
 import type { SandboxState } from '../model.ts'
 import { hostPublicKeys, prepareHome } from './index.ts'
 
@@ -14,11 +15,7 @@ export interface ScriptResult {
   stderr: string
 }
 
-export type RunScript = (
-  instanceId: string,
-  script: string,
-  opts: { timeoutSeconds: number; signal: AbortSignal },
-) => Promise<ScriptResult>
+export type { RunScript } from '../api/ssm-commands.ts'
 
 /** Exit code the agent reports for a script killed at its executionTimeout (it is 124 in `timeout(1)` too). */
 export const TIMED_OUT_EXIT_CODE = 124
@@ -69,10 +66,15 @@ export function createRunScript(state: SandboxState): RunScript {
       opts.signal.addEventListener('abort', kill, { once: true })
       child.on('close', (code) => {
         clearTimeout(timer)
+        const exitCode = timedOut ? TIMED_OUT_EXIT_CODE : (code ?? 1)
+        const stderr = Buffer.concat(err).toString('utf8')
         resolve({
-          exitCode: timedOut ? TIMED_OUT_EXIT_CODE : (code ?? 1),
+          exitCode,
           stdout: Buffer.concat(out).toString('utf8'),
-          stderr: Buffer.concat(err).toString('utf8'),
+          // the agent appends its own line to the script's stderr when the script fails (seen from the
+          // real agent 3.3.1142.0: "err\nfailed to run commands: exit status 3")
+          stderr:
+            exitCode !== 0 && !timedOut ? `${stderr}failed to run commands: exit status ${exitCode}` : stderr,
         })
       })
       child.on('error', (error) => {
