@@ -15,6 +15,8 @@ export interface SandboxCommandOptions {
   stateDir?: string
   authorizedKeyFile?: string
   sshTarget?: { host: string; port: number }
+  real: number
+  agentBinDir?: string
 }
 
 function parseInteger(
@@ -49,6 +51,8 @@ export function parse(argv: string[]): SandboxCommandOptions {
       state: { type: 'string' },
       'authorized-key': { type: 'string' },
       'ssh-target': { type: 'string' },
+      real: { type: 'string' },
+      'agent-bin': { type: 'string' },
     },
   })
   if (positionals.length > 0)
@@ -79,6 +83,8 @@ export function parse(argv: string[]): SandboxCommandOptions {
     ...(values.state !== undefined ? { stateDir: values.state } : {}),
     ...(values['authorized-key'] !== undefined ? { authorizedKeyFile: values['authorized-key'] } : {}),
     ...(sshTarget ? { sshTarget } : {}),
+    real: parseInteger('--real', values.real, 0, 0, 20),
+    ...(values['agent-bin'] !== undefined ? { agentBinDir: values['agent-bin'] } : {}),
   }
 }
 
@@ -86,10 +92,11 @@ export const sandbox: Command<SandboxCommandOptions> = {
   name: 'sandbox',
   summary: 'run the local Session Manager sandbox in the foreground',
   usage:
-    'ssm-ssh sandbox [--port N] [--fleet N] [--seed N] [--latency-ms N] [--faults SPEC] [--pace agent|off] [--state DIR] [--authorized-key FILE.pub] [--ssh-target HOST:PORT]',
+    'ssm-ssh sandbox [--port N] [--fleet N] [--seed N] [--latency-ms N] [--faults SPEC] [--pace agent|off] [--state DIR] [--authorized-key FILE.pub] [--ssh-target HOST:PORT] [--real N [--agent-bin DIR]]',
   examples: [
     'ssm-ssh sandbox --fleet 200 --authorized-key ~/.ssh/id_ed25519.pub',
     'ssm-ssh sandbox --faults drop=0.02,dup=0.02,reorder=0.05,disconnect=5s --seed 7',
+    "sudo ssm-ssh sandbox --real 3   # three instances run AWS's own amazon-ssm-agent and sshd",
   ],
   parse,
   async run(options, ctx) {
@@ -104,6 +111,8 @@ export const sandbox: Command<SandboxCommandOptions> = {
       ...(options.stateDir ? { stateDir: options.stateDir } : {}),
       ...(options.authorizedKeyFile ? { authorizedKeyFile: options.authorizedKeyFile } : {}),
       ...(options.sshTarget ? { sshTarget: options.sshTarget } : {}),
+      real: options.real,
+      ...(options.agentBinDir ? { agentBinDir: options.agentBinDir } : {}),
       region: ctx.global.region ?? 'eu-west-1',
       log: ctx.log,
     })

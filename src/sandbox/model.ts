@@ -39,6 +39,11 @@ export interface SimInstance {
   extraPorts?: Map<number, number>
   /** Addresses (private hosts) reachable from this instance through remote-host port forwarding */
   reachable?: string[]
+  /**
+   * Who plays the instance side: our simulated agent (default), or AWS's own amazon-ssm-agent running
+   * in the instance's namespaces, reached over MGS (sandbox --real N).
+   */
+  agent?: 'simulated' | 'real'
 }
 
 /** An unmanaged host on a private network behind a gateway instance (no agent, no SSM id). */
@@ -93,6 +98,7 @@ export type CommandStatus =
   | 'TimedOut'
   | 'Failed'
   | 'Cancelling'
+  | 'Undeliverable'
 
 export interface SimInvocation {
   commandId: string
@@ -131,7 +137,7 @@ export interface PushedKey {
 
 export interface RecordedRequest {
   at: Date
-  service: 'ssm' | 'ec2-instance-connect' | 'ec2'
+  service: 'ssm' | 'ec2-instance-connect' | 'ec2' | 'ec2messages'
   operation: string
   status: number
   errorCode?: string

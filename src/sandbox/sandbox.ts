@@ -3,7 +3,8 @@
 // servers. One HTTP port serves the APIs and the websocket upgrades, as one endpoint URL.
 import { randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
-import { createServer, type Server } from 'node:http'
+import { createServer as createHttpServer, type Server } from 'node:http'
+import type { Server as HttpsServer } from 'node:https'
 import { type AddressInfo, connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,8 +15,13 @@ import { attachDataChannel } from './data-channel/index.ts'
 import { createRandom, type Faults, noFaults } from './faults.ts'
 import { generateFleet } from './fleet.ts'
 import { createRunScript, ensureHostPort, ensurePrivateHostPort, startHosts } from './hosts/index.ts'
+import { createDualListener, createTlsServer, type DualListener } from './listener.ts'
+import { AgentHub } from './mgs/hub.ts'
 import type { SandboxState, SimSession } from './model.ts'
+import { DEFAULT_AGENT_BIN_DIR } from './real/prerequisites.ts'
+import { type RealFleet, realFleetUnavailable, startRealFleet } from './real-fleet.ts'
 import { createState } from './state.ts'
+import { ensureTlsMaterial } from './tls.ts'
 
 export interface SandboxOptions {
   port?: number
@@ -33,6 +39,10 @@ export interface SandboxOptions {
   sshTarget?: { host: string; port: number }
   region?: string
   log?: Log
+  /** how many instances AWS's own amazon-ssm-agent plays (root, Linux and the agent binaries needed) */
+  real?: number
+  /** where the agent binaries are (default: ../shared/tools/amazon-ssm-agent/bin of the checkout) */
+  agentBinDir?: string
 }
 
 export interface Sandbox {
@@ -43,6 +53,10 @@ export interface Sandbox {
   state: SandboxState
   /** environment for a child process (AWS SDK, the official plugin) to use this sandbox */
   env: Record<string, string>
+  /** the real instances by id (sandbox --real), to look inside them */
+  real: RealFleet['instances']
+  /** why real instances were asked for but could not run (the simulated agent serves instead) */
+  realUnavailable?: string
   close(): Promise<void>
 }
 
@@ -74,27 +88,52 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     ...(options.sshTarget ? { sshTarget: options.sshTarget } : {}),
     log,
   })
-  const server: Server = createServer()
+  const agentBinDir = options.agentBinDir ?? DEFAULT_AGENT_BIN_DIR
+  const wantReal = options.real ?? 0
+  const realUnavailable = wantReal > 0 ? realFleetUnavailable(agentBinDir) : undefined
+  if (realUnavailable) log.warn(`sandbox: ${realUnavailable}; the simulated agent plays every instance`)
+  const useReal = wantReal > 0 && !realUnavailable
+  const tls = useReal ? await ensureTlsMaterial(stateDir) : undefined
+  const server: Server = createHttpServer()
+  const closing = new AbortController()
   let endpoint = ''
+  const hub = new AgentHub(state, { faults, random, idleTimeoutMs: 20 * 60_000, log })
+  const simulatedRunScript = createRunScript(state)
   const api = createApiHandler(state, {
     faults,
     latencyMs: options.latencyMs ?? 0,
     random,
     publicEndpoint: () => endpoint,
-    runScript: createRunScript(state),
+    runScript: async (instanceId, script, opts) => {
+      if (state.instances.get(instanceId)?.agent !== 'real')
+        return simulatedRunScript(instanceId, script, opts)
+      return hub.runCommand(instanceId, opts.commandId ?? '', opts.parameters ?? {}, opts.timeoutSeconds)
+    },
+    agents: {
+      handleRest: (req, res, body) => hub.handleRest(req, res, body),
+      onPing: (id) => hub.notifyOnline(id),
+      startSession: (session) => hub.startSession(session),
+    },
+    closing: closing.signal,
   })
-  server.on('request', api)
-  const channel = attachDataChannel(server, state, {
+  // The port takes plain HTTP from clients and, with real instances, TLS from agents (first byte 0x16);
+  // the agents' forwarders dial a Unix socket in the state directory.
+  const tlsServer: HttpsServer | undefined = tls ? createTlsServer(tls) : undefined
+  const listener: DualListener = createDualListener(server, tlsServer)
+  const servers: Array<Server | HttpsServer> = [server, ...(tlsServer ? [tlsServer] : [])]
+  for (const s of servers) s.on('request', api)
+  const channel = attachDataChannel(servers, state, {
     faults,
     random,
     pace: options.pace ?? true,
     dialTarget: async (session) => dialSessionTarget(state, session),
     log,
+    hub,
   })
   // Keep-alive sockets from SDK clients must not hold close() open.
   server.keepAliveTimeout = 5_000
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
+    listener.net.once('error', (error: NodeJS.ErrnoException) =>
       reject(
         error.code === 'EADDRINUSE'
           ? new UsageError(`port ${options.port} is already in use`, {
@@ -103,10 +142,46 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           : error,
       ),
     )
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve())
+    listener.net.listen(options.port ?? 0, '127.0.0.1', () => resolve())
   })
-  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  endpoint = `http://127.0.0.1:${(listener.net.address() as AddressInfo).port}`
   log.verbose(`sandbox listening on ${endpoint} with ${state.instances.size} instances`)
+  let realFleet: RealFleet | undefined
+  let socketListener: DualListener | undefined
+  const shutdown = async () => {
+    closing.abort()
+    hub.close()
+    await realFleet?.close()
+    await channel.close()
+    await socketListener?.close()
+    await listener.close()
+    server.closeAllConnections()
+    tlsServer?.closeAllConnections()
+    await hosts.close()
+  }
+  if (useReal && tls && tlsServer) {
+    try {
+      const serviceSocket = join(stateDir, 'mgs.sock')
+      await rm(serviceSocket, { force: true })
+      socketListener = createDualListener(server, tlsServer)
+      await new Promise<void>((resolve, reject) => {
+        socketListener?.net.once('error', reject)
+        socketListener?.net.listen(serviceSocket, () => resolve())
+      })
+      realFleet = await startRealFleet(state, hub, {
+        count: wantReal,
+        agentBinDir,
+        serviceSocket,
+        caCertFile: tls.caCertFile,
+        ...(authorizedKey ? { authorizedKey } : {}),
+        log,
+      })
+      log.verbose(`sandbox: ${realFleet.instances.size} real instances Online`)
+    } catch (error) {
+      await shutdown()
+      throw error
+    }
+  }
   return {
     endpoint,
     region,
@@ -121,13 +196,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       AWS_EC2_METADATA_DISABLED: 'true',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },
+    real: realFleet?.instances ?? new Map(),
+    ...(realUnavailable ? { realUnavailable } : {}),
     close: async () => {
-      await channel.close()
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve())
-        server.closeAllConnections()
-      })
-      await hosts.close()
+      await shutdown()
       if (ownStateDir) await rm(stateDir, { recursive: true, force: true })
     },
   }

@@ -3,11 +3,12 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Faults } from '../faults.ts'
-import type { SandboxState } from '../model.ts'
+import type { SandboxState, SimSession } from '../model.ts'
 import { describeInstances } from './ec2.ts'
 import { sendSshPublicKey } from './eic.ts'
 import { ApiError, type Protocol, xmlEscape } from './errors.ts'
 import { verifySignature } from './sigv4.ts'
+import { getMessages, listInstanceAssociations, updateInstanceInformation } from './ssm-agent.ts'
 import { getCommandInvocation, listCommandInvocations, type RunScript, sendCommand } from './ssm-commands.ts'
 import {
   describeInstanceInformation,
@@ -27,6 +28,18 @@ export interface ApiOptions {
   /** http://127.0.0.1:PORT — the base of StreamUrls */
   publicEndpoint: () => string
   runScript: RunScript
+  /** the service side real agents need (sandbox --real): MGS REST calls, pings, StartSession routing */
+  agents?: AgentSide
+  /** aborted when the sandbox closes: ends long polls */
+  closing?: AbortSignal
+}
+
+export interface AgentSide {
+  /** POST /v1/control-channel|data-channel/…; false when the path is not MGS's */
+  handleRest(req: IncomingMessage, res: ServerResponse, body: Buffer): boolean
+  onPing(instanceId: string): void
+  /** StartSession on a real instance: false when its agent holds no control channel */
+  startSession(session: SimSession): boolean
 }
 
 type JsonOperation = (
@@ -41,25 +54,38 @@ const ssmOperations: Record<string, JsonOperation> = {
   GetConnectionStatus: (s, b) => getConnectionStatus(s, b),
   ListTagsForResource: (s, b) => listTagsForResource(s, b),
   AddTagsToResource: (s, b) => addTagsToResource(s, b),
-  StartSession: (s, b, c) => startSession(s, b, c.options.publicEndpoint()),
+  StartSession: (s, b, c) => startSession(s, b, c.options.publicEndpoint(), c.options.agents),
   ResumeSession: (s, b, c) => resumeSession(s, b, c.options.publicEndpoint()),
   TerminateSession: (s, b) => terminateSession(s, b),
   DescribeSessions: (s, b) => describeSessions(s, b),
   SendCommand: (s, b, c) => sendCommand(s, b, c.options.runScript),
   GetCommandInvocation: (s, b) => getCommandInvocation(s, b),
   ListCommandInvocations: (s, b) => listCommandInvocations(s, b),
+  // the agent's own calls
+  UpdateInstanceInformation: (s, b, c) =>
+    updateInstanceInformation(s, b, (id) => c.options.agents?.onPing(id)),
+  ListInstanceAssociations: (s, b) => listInstanceAssociations(s, b),
+}
+
+/** ec2messages (MDS): the agent polls it; commands reach real agents over MGS, so it stays empty. */
+const mdsOperations: Record<string, JsonOperation> = {
+  GetMessages: (_s, b, c) => getMessages(b, c.options.closing ?? new AbortController().signal),
+  AcknowledgeMessage: () => ({}),
+  SendReply: () => ({}),
+  FailMessage: () => ({}),
+  DeleteMessage: () => ({}),
 }
 
 const eicOperations: Record<string, JsonOperation> = {
   SendSSHPublicKey: (s, b, c) => sendSshPublicKey(s, b, c.requestId),
 }
 
-const targets: Record<
-  string,
-  { service: 'ssm' | 'ec2-instance-connect'; operations: Record<string, JsonOperation> }
-> = {
+type JsonService = 'ssm' | 'ec2-instance-connect' | 'ec2messages'
+
+const targets: Record<string, { service: JsonService; operations: Record<string, JsonOperation> }> = {
   AmazonSSM: { service: 'ssm', operations: ssmOperations },
   AWSEC2InstanceConnectService: { service: 'ec2-instance-connect', operations: eicOperations },
+  EC2WindowsMessageDeliveryService: { service: 'ec2messages', operations: mdsOperations },
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -100,6 +126,7 @@ function sendError(res: ServerResponse, protocol: Protocol, requestId: string, e
 
 const throttleError: Record<string, ApiError> = {
   ssm: new ApiError('ThrottlingException', 'Rate exceeded', 400),
+  ec2messages: new ApiError('ThrottlingException', 'Rate exceeded', 400),
   'ec2-instance-connect': new ApiError('ThrottlingException', 'Rate exceeded', 429),
   ec2: new ApiError('RequestLimitExceeded', 'Request limit exceeded.', 503),
 }
@@ -112,7 +139,7 @@ export function createApiHandler(
     const requestId = randomUUID()
     const target = String(req.headers['x-amz-target'] ?? '')
     const protocol: Protocol = target ? 'json' : 'query'
-    let service: 'ssm' | 'ec2-instance-connect' | 'ec2' = 'ssm'
+    let service: JsonService | 'ec2' = 'ssm'
     let operation = 'Unknown'
     const record = (status: number, errorCode?: string) =>
       state.requests.push({
@@ -124,6 +151,7 @@ export function createApiHandler(
       })
     try {
       const body = await readBody(req)
+      if (options.agents?.handleRest(req, res, body)) return
       if (options.latencyMs > 0) await new Promise((r) => setTimeout(r, options.latencyMs))
       if (req.method !== 'POST') throw new ApiError('UnknownOperationException', '', 404)
       const path = (req.url ?? '/').split('?')[0] as string
@@ -156,7 +184,7 @@ export function createApiHandler(
             400,
           )
         }
-        const out = fn(state, parsed, { requestId, options })
+        const out = await fn(state, parsed, { requestId, options })
         record(200)
         sendJson(res, 200, requestId, out)
         return

@@ -10,8 +10,14 @@ import { type Body, Checker, INSTANCE_ID } from './validate.ts'
 export type RunScript = (
   instanceId: string,
   script: string,
-  opts: { timeoutSeconds: number; signal: AbortSignal },
-) => Promise<{ exitCode: number; stdout: string; stderr: string }>
+  opts: {
+    timeoutSeconds: number
+    signal: AbortSignal
+    /** the command and its parameters as sent, for a real agent that runs the document itself */
+    commandId?: string
+    parameters?: Record<string, string[]>
+  },
+) => Promise<{ exitCode: number; stdout: string; stderr: string; status?: CommandStatus }>
 
 /** How long a new invocation stays invisible to GetCommandInvocation (aws-api-notes.md §2.8). */
 export const VISIBILITY_LAG_MS = 1000
@@ -26,6 +32,7 @@ const details: Record<CommandStatus, string> = {
   TimedOut: 'Execution Timed Out',
   Failed: 'Failed',
   Cancelling: 'Cancelling',
+  Undeliverable: 'Undeliverable',
 }
 
 function targetsOf(state: SandboxState, targets: Array<{ Key?: string; Values?: string[] }>): SimInstance[] {
@@ -133,6 +140,8 @@ export function sendCommand(state: SandboxState, body: Body, runScript: RunScrip
       runScript(instance.id, script, {
         timeoutSeconds: executionTimeout,
         signal: new AbortController().signal,
+        commandId: command.commandId,
+        parameters: params,
       }).then(
         (r) => {
           inv.executionEndDateTime = state.now()
@@ -140,7 +149,8 @@ export function sendCommand(state: SandboxState, body: Body, runScript: RunScrip
           inv.stdout = r.stdout
           inv.stderr = r.stderr
           inv.status =
-            r.exitCode === TIMED_OUT_EXIT_CODE ? 'TimedOut' : r.exitCode === 0 ? 'Success' : 'Failed'
+            r.status ??
+            (r.exitCode === TIMED_OUT_EXIT_CODE ? 'TimedOut' : r.exitCode === 0 ? 'Success' : 'Failed')
           inv.statusDetails = details[inv.status]
         },
         (error: Error) => {

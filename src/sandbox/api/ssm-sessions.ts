@@ -23,7 +23,12 @@ function streamUrl(endpoint: string, sessionId: string): string {
   return `${endpoint.replace(/^http/, 'ws')}/v1/data-channel/${sessionId}?role=publish_subscribe`
 }
 
-export function startSession(state: SandboxState, body: Body, endpoint: string) {
+export function startSession(
+  state: SandboxState,
+  body: Body,
+  endpoint: string,
+  agents?: { startSession(session: SimSession): boolean },
+) {
   new Checker(body)
     .required('Target')
     .length('Target', 1, 400)
@@ -49,6 +54,7 @@ export function startSession(state: SandboxState, body: Body, endpoint: string) 
   if (!connected) {
     throw awsError('TargetNotConnected', `${target} is not connected.`)
   }
+  const real = instance.agent === 'real'
   const sessionId = `${CALLER}-${randomBytes(9).toString('hex').slice(0, 17)}`
   const session: SimSession = {
     sessionId,
@@ -62,6 +68,9 @@ export function startSession(state: SandboxState, body: Body, endpoint: string) 
     status: 'Connecting',
     startDate: state.now(),
   }
+  // a real agent is told over its control channel; without one it is not connected after all
+  if (real && !agents?.startSession(session))
+    throw awsError('TargetNotConnected', `${target} is not connected.`)
   state.sessions.set(sessionId, session)
   return { SessionId: sessionId, TokenValue: session.tokenValue, StreamUrl: streamUrl(endpoint, sessionId) }
 }

@@ -1,11 +1,13 @@
 // The data-channel endpoint of the sandbox: websocket upgrades on the API's port, the open frame and
 // token checks of session-protocol.md §12.1 rules 2–4, then one AgentChannel per session.
 import type { Server } from 'node:http'
+import type { Server as HttpsServer } from 'node:https'
 import type { Socket } from 'node:net'
 import { type WebSocket, WebSocketServer } from 'ws'
 import { parseOpenDataChannelInput } from '../../protocol/payloads.ts'
 import type { Log } from '../../support/log.ts'
 import type { Faults } from '../faults.ts'
+import type { AgentHub } from '../mgs/hub.ts'
 import type { SandboxState, SimSession } from '../model.ts'
 import { AgentChannel } from './agent-channel.ts'
 
@@ -17,13 +19,15 @@ export interface DataChannelOptions {
   agentVersion?: string
   idleTimeoutMs?: number
   log?: Log
+  /** the MGS side of real instances: their control channels, their data channels, the relays */
+  hub?: AgentHub
 }
 
 const OPEN_FRAME_TIMEOUT_MS = 10_000
 const DEFAULT_IDLE_MS = 20 * 60_000
 
 export function attachDataChannel(
-  server: Server,
+  servers: Array<Server | HttpsServer>,
   state: SandboxState,
   opts: DataChannelOptions,
 ): { close(): Promise<void> } {
@@ -31,12 +35,19 @@ export function attachDataChannel(
   const channels = new Map<string, AgentChannel>()
 
   // Any path is upgraded; the verdict comes after the first frame, as a websocket close (rule 2)
-  server.on('upgrade', (req, socket, head) => {
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      const m = /^\/v1\/data-channel\/([^/?]+)/.exec(req.url ?? '')
-      onSocket(ws, m ? decodeURIComponent(m[1] as string) : undefined)
+  for (const server of servers) {
+    server.on('upgrade', (req, socket, head) => {
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const control = /^\/v1\/control-channel\/([^/?]+)/.exec(req.url ?? '')
+        if (control && opts.hub) {
+          opts.hub.acceptControlChannel(ws, decodeURIComponent(control[1] as string))
+          return
+        }
+        const m = /^\/v1\/data-channel\/([^/?]+)/.exec(req.url ?? '')
+        onSocket(ws, m ? decodeURIComponent(m[1] as string) : undefined)
+      })
     })
-  })
+  }
 
   function onSocket(ws: WebSocket, sessionId: string | undefined): void {
     const timer = setTimeout(() => ws.close(1008, 'invalid open request'), OPEN_FRAME_TIMEOUT_MS)
@@ -53,6 +64,8 @@ export function attachDataChannel(
         ws.close(1008, 'invalid open request')
         return
       }
+      // a real agent's own data channel, with a token from CreateDataChannel
+      if (sessionId !== undefined && opts.hub?.acceptAgentDataChannel(ws, sessionId, token)) return
       const session = sessionId === undefined ? undefined : state.sessions.get(sessionId)
       if (!session || session.status === 'Terminated' || session.status === 'Failed') {
         ws.close(1008, 'session not found')
@@ -64,6 +77,11 @@ export function attachDataChannel(
       }
       session.tokenUsed = true
       if (clientVersion) session.clientVersion = clientVersion
+      const relay = opts.hub?.relayOf(session.sessionId)
+      if (relay) {
+        relay.attachClient(ws)
+        return
+      }
       let channel = channels.get(session.sessionId)
       if (!channel || channel.closed) {
         channel = new AgentChannel(session, {

@@ -1,0 +1,145 @@
+// sandbox --real N: the first N Pis of the fleet are played by AWS's own amazon-ssm-agent, each in its
+// own namespaces with its own userland and sshd (real/instance.ts), reaching the sandbox's TLS side
+// through a Unix socket (their network namespace has loopback only). Needs root and the agent binaries;
+// without them the simulated agent keeps serving and `unavailable` says why in one line.
+import { mkdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Log } from '../support/log.ts'
+import type { AgentHub } from './mgs/hub.ts'
+import type { SandboxState, SimInstance } from './model.ts'
+import { type RealInstance, startRealInstance } from './real/instance.ts'
+import { realInstancesUnavailable } from './real/prerequisites.ts'
+import { reapStaleInstances } from './real/reap.ts'
+
+/** Which instances turn real first: a plain Pi, then the gateway (for hops), then the others. */
+const ORDER = ['pi-kitchen', 'pi-gateway', 'pi-garage', 'pi-attic']
+/** Port the agent dials inside its namespace; its forwarder carries it to the sandbox's socket. */
+const SERVICE_PORT = 443
+const ONLINE_TIMEOUT_MS = 60_000
+
+export interface RealFleetOptions {
+  count: number
+  agentBinDir: string
+  serviceSocket: string
+  caCertFile: string
+  authorizedKey?: string
+  log: Log
+}
+
+export interface RealFleet {
+  instances: Map<string, RealInstance>
+  close(): Promise<void>
+}
+
+export function realFleetUnavailable(agentBinDir: string): string | undefined {
+  return realInstancesUnavailable(agentBinDir)
+}
+
+export function chooseRealInstances(state: SandboxState, count: number): SimInstance[] {
+  const byName = (name: string) => [...state.instances.values()].find((i) => i.tags.get('Name') === name)
+  const chosen: SimInstance[] = []
+  for (const name of ORDER) {
+    const hit = byName(name)
+    if (hit && chosen.length < count) chosen.push(hit)
+  }
+  for (const i of state.instances.values()) {
+    if (chosen.length >= count) break
+    if (
+      i.kind === 'hybrid' &&
+      i.pingStatus === 'Online' &&
+      !chosen.includes(i) &&
+      i.tags.get('Name') !== 'pi-old'
+    )
+      chosen.push(i)
+  }
+  return chosen
+}
+
+export async function startRealFleet(
+  state: SandboxState,
+  hub: AgentHub,
+  options: RealFleetOptions,
+): Promise<RealFleet> {
+  for (const line of await reapStaleInstances(options.log)) options.log.warn(`sandbox: ${line}`)
+  const chosen = chooseRealInstances(state, options.count)
+  const instances = new Map<string, RealInstance>()
+  const close = async () => {
+    await Promise.allSettled([...instances.values()].map((i) => i.close()))
+    instances.clear()
+  }
+  try {
+    for (const instance of chosen) {
+      // Until its agent reports, the node has never pinged
+      instance.agent = 'real'
+      instance.pingStatus = 'ConnectionLost'
+      instance.agentVersion = ''
+    }
+    const started = chosen.map(async (instance) => {
+      const dir = join(state.stateDir, 'real', instance.id)
+      await rm(dir, { recursive: true, force: true })
+      await mkdir(dir, { recursive: true, mode: 0o700 })
+      const lanHosts = [...state.privateHosts.values()]
+        .filter((h) => h.reachableFrom === instance.id || reachesThrough(state, h.reachableFrom, instance.id))
+        .map((h) => ({ address: h.address, users: h.users, forwardsTo: h.forwardsTo }))
+      const real = await startRealInstance({
+        id: instance.id,
+        hostname: instance.tags.get('Name') ?? instance.id,
+        region: state.region,
+        dir,
+        serviceSocket: options.serviceSocket,
+        servicePort: SERVICE_PORT,
+        caCertFile: options.caCertFile,
+        credentials: { accessKeyId: state.accessKeyId, secretAccessKey: state.secretAccessKey },
+        users: instance.users,
+        ...(options.authorizedKey ? { authorizedKey: options.authorizedKey } : {}),
+        agentBinDir: options.agentBinDir,
+        ...(lanHosts.length > 0 ? { lanHosts } : {}),
+        log: options.log,
+      })
+      instances.set(instance.id, real)
+      await withTimeout(
+        hub.waitOnline(instance.id),
+        ONLINE_TIMEOUT_MS,
+        async () =>
+          `the agent of ${instance.id} did not come Online within ${ONLINE_TIMEOUT_MS / 1000} s; its log ends:\n${(await real.agentLog()).split('\n').slice(-15).join('\n')}`,
+      )
+    })
+    const results = await Promise.allSettled(started)
+    const failed = results.find((r) => r.status === 'rejected')
+    if (failed) throw (failed as PromiseRejectedResult).reason
+  } catch (error) {
+    await close()
+    throw error
+  }
+  return { instances, close }
+}
+
+/** A private host behind another private host that this instance reaches (10.30.0.5 via 10.20.0.11). */
+function reachesThrough(state: SandboxState, from: string, instanceId: string): boolean {
+  const via = state.privateHosts.get(from)
+  return (
+    via !== undefined &&
+    (via.reachableFrom === instanceId || reachesThrough(state, via.reachableFrom, instanceId))
+  )
+}
+
+async function withTimeout(
+  promise: Promise<void>,
+  ms: number,
+  message: () => Promise<string>,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      message().then(
+        (text) => reject(new Error(text)),
+        () => reject(new Error('timed out')),
+      )
+    }, ms)
+  })
+  try {
+    await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}

@@ -1,0 +1,177 @@
+// Real instances: AWS's own amazon-ssm-agent 3.3.1142.0 plays an instance in its own namespaces, with
+// its own /etc and a real OpenSSH sshd, and the sandbox's MGS side relays sessions to it. Every scenario
+// runs against a real instance and a simulated one and must observe the same behaviour: where they
+// disagree, the real agent is right and the simulated one is wrong.
+import { existsSync } from 'node:fs'
+import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm'
+import { execa } from 'execa'
+import { afterAll, beforeAll, expect, it, vi } from 'vitest'
+import { cli, randomData, sha256, startWorld, type World } from '../helpers/e2e.ts'
+import { findOfficialPlugin } from '../helpers/plugin.ts'
+import { describeReal } from '../helpers/real.ts'
+
+const MiB = 1024 * 1024
+const REAL = 'pi-kitchen'
+const SIMULATED = 'pi-garage'
+
+function ssmOf(w: World): SSMClient {
+  return new SSMClient({
+    endpoint: w.box.endpoint,
+    region: w.box.region,
+    credentials: { accessKeyId: w.box.accessKeyId, secretAccessKey: w.box.secretAccessKey },
+  })
+}
+
+/** SendCommand AWS-RunShellScript and wait for the invocation to finish; what GetCommandInvocation says. */
+async function runCommand(w: World, instanceId: string, commands: string[]) {
+  const ssm = ssmOf(w)
+  const sent = await ssm.send(
+    new SendCommandCommand({
+      DocumentName: 'AWS-RunShellScript',
+      InstanceIds: [instanceId],
+      Parameters: { commands },
+    }),
+  )
+  const commandId = sent.Command?.CommandId as string
+  return vi.waitFor(
+    async () => {
+      const r = await ssm
+        .send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }))
+        .catch(() => undefined)
+      if (!r || ['Pending', 'InProgress', 'Delayed'].includes(r.Status ?? '')) throw new Error('not yet')
+      return r
+    },
+    { timeout: 60_000, interval: 300 },
+  )
+}
+
+describeReal('real instances (amazon-ssm-agent 3.3.1142.0) beside simulated ones', () => {
+  let w: World
+  beforeAll(async () => {
+    w = await startWorld({ real: 2 })
+  }, 120_000)
+  afterAll(async () => w?.close())
+
+  it('come Online with the agent version and computer name the agent reports', async () => {
+    const r = await execa(process.execPath, [cli, 'ls', '--json', '--refresh'], {
+      env: w.env,
+      extendEnv: false,
+      reject: false,
+    })
+    expect(r.stderr).toBe('')
+    const rows = JSON.parse(r.stdout) as Array<Record<string, unknown>>
+    const real = rows.filter((row) => w.box.real.has(String(row.id)))
+    expect(real).toHaveLength(2)
+    for (const row of real) {
+      expect(row.pingStatus).toBe('Online')
+      expect(row.agentVersion).toBe('3.3.1142.0')
+    }
+    expect(real.map((row) => row.computerName).sort()).toEqual(['pi-gateway', 'pi-kitchen'])
+  })
+
+  it.each([REAL, SIMULATED])('ssh by id and by name reaches %s as pi', async (name) => {
+    const byId = await w.ssh(`pi@${w.idOf(name)}`, 'echo "$USER" && exit 3')
+    expect(byId.stderr).toBe('')
+    expect(byId.stdout.toString()).toBe('pi\n')
+    expect(byId.exitCode).toBe(3)
+    const byName = await w.ssh(`pi@${name}`, 'echo hi')
+    expect(byName.stdout.toString()).toBe('hi\n')
+    expect(byName.exitCode).toBe(0)
+  })
+
+  it('the real instance is its own machine: its hostname, its sshd, its /etc', async () => {
+    const r = await w.ssh(`pi@${REAL}`, 'hostname; test -f /etc/sudoers.d/010_pi-nopasswd && echo pi-sudoer')
+    expect(r.stdout.toString()).toBe('pi-kitchen\npi-sudoer\n')
+  })
+
+  it.each([REAL, SIMULATED])('moves 4 MiB up and 4 MiB down to %s with equal sha256', async (name) => {
+    const up = randomData(4 * MiB, 12)
+    const upload = await w.ssh(`pi@${name}`, 'cat > blob && sha256sum blob', { input: up })
+    expect(upload.exitCode).toBe(0)
+    expect(upload.stdout.toString().split(' ')[0]).toBe(sha256(up))
+    const download = await w.ssh(`pi@${name}`, 'cat blob')
+    expect(download.exitCode).toBe(0)
+    expect(sha256(download.stdout)).toBe(sha256(up))
+  })
+
+  it.each([REAL, SIMULATED])(
+    'Run Command on %s: output and exit code through GetCommandInvocation',
+    async (name) => {
+      const r = await runCommand(w, w.idOf(name), ['echo out', 'echo err >&2', 'exit 3'])
+      expect(r.Status).toBe('Failed')
+      expect(r.ResponseCode).toBe(3)
+      expect(r.StandardOutputContent).toBe('out\n')
+      // the agent appends its own line on failure (the simulated one learned it from the real one)
+      expect(r.StandardErrorContent).toBe('err\nfailed to run commands: exit status 3')
+      const ok = await runCommand(w, w.idOf(name), ['echo fine'])
+      expect(ok.Status).toBe('Success')
+      expect(ok.ResponseCode).toBe(0)
+      expect(ok.StandardOutputContent).toBe('fine\n')
+    },
+  )
+
+  it('Run Command runs as root inside the instance: /etc/sudoers.d/x changes the instance, not the machine', async () => {
+    const marker = `ssm-ssh-test-${process.pid}`
+    expect(existsSync(`/etc/sudoers.d/${marker}`)).toBe(false)
+    const r = await runCommand(w, w.idOf(REAL), [
+      'id -u',
+      `echo 'nobody ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/${marker}`,
+      `cat /etc/sudoers.d/${marker}`,
+    ])
+    expect(r.Status).toBe('Success')
+    expect(r.StandardOutputContent).toBe('0\nnobody ALL=(ALL) NOPASSWD: ALL\n')
+    expect(existsSync(`/etc/sudoers.d/${marker}`)).toBe(false)
+    const inside = await w.box.real.get(w.idOf(REAL))?.exec(['cat', `/etc/sudoers.d/${marker}`])
+    expect(inside?.stdout).toBe('nobody ALL=(ALL) NOPASSWD: ALL\n')
+  })
+
+  const plugin = findOfficialPlugin()
+  it.skipIf(!plugin)(
+    'the official plugin, started as the AWS CLI starts it, reaches the real instance',
+    async () => {
+      const up = randomData(4 * MiB, 5)
+      const args = [
+        '-o',
+        `ProxyCommand="${process.execPath}" "${cli}" proxy --transport plugin --plugin "${plugin}" %h %p`,
+      ]
+      const upload = await w.ssh(`pi@${REAL}`, 'cat > pblob && sha256sum pblob', {
+        input: up,
+        extraArgs: args,
+      })
+      expect(upload.stdout.toString().split(' ')[0]).toBe(sha256(up))
+      const download = await w.ssh(`pi@${REAL}`, 'cat pblob', { extraArgs: args })
+      expect(sha256(download.stdout)).toBe(sha256(up))
+    },
+  )
+})
+
+describeReal('a real instance through drop/dup faults and cut websockets', () => {
+  let w: World
+  beforeAll(async () => {
+    const { parseFaults } = await import('../../src/sandbox/faults.ts')
+    w = await startWorld({ real: 1, seed: 5, faults: parseFaults('drop=0.02,dup=0.02,disconnect=5s') })
+  }, 120_000)
+  afterAll(async () => w?.close())
+
+  it.each([REAL, SIMULATED])(
+    'keeps 4 MiB each way to %s intact, resuming the session',
+    async (name) => {
+      const before = w.box.state.requests.filter(
+        (r) => r.operation === 'ResumeSession' && r.status === 200,
+      ).length
+      const up = randomData(4 * MiB, 21)
+      const upload = await w.ssh(`pi@${name}`, 'cat > blob && sha256sum blob', {
+        input: up,
+        timeoutMs: 240_000,
+      })
+      expect(upload.stdout.toString().split(' ')[0]).toBe(sha256(up))
+      const download = await w.ssh(`pi@${name}`, 'cat blob', { timeoutMs: 240_000 })
+      expect(sha256(download.stdout)).toBe(sha256(up))
+      const after = w.box.state.requests.filter(
+        (r) => r.operation === 'ResumeSession' && r.status === 200,
+      ).length
+      expect(after).toBeGreaterThan(before)
+    },
+    300_000,
+  )
+})
