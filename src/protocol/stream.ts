@@ -89,6 +89,8 @@ export class ReliableStream {
   #rto = INITIAL_RTO_MS
   readonly #frameSlots: number
   #ring: Buffer | undefined
+  /** the sequence number whose frame each ring slot holds, -1 for none */
+  #slotOwners: Float64Array | undefined
 
   constructor(opts: StreamOptions) {
     const isClient = opts.outgoingType === MessageType.InputStreamData
@@ -124,6 +126,7 @@ export class ReliableStream {
       },
       this.#slot(sequenceNumber),
     )
+    this.#claimSlot(sequenceNumber, frame)
     this.#nextSequenceNumber++
     this.#outgoing.set(sequenceNumber, {
       sequenceNumber,
@@ -202,10 +205,24 @@ export class ReliableStream {
    * where a fresh buffer each is only freed by a full GC: uploads held ~18 MB of dead frames that way.
    */
   #slot(sequenceNumber: number): Buffer | undefined {
-    if (this.#frameSlots === 0 || this.#outgoing.has(sequenceNumber - this.#frameSlots)) return undefined
+    if (this.#frameSlots === 0) return undefined
+    const index = sequenceNumber % this.#frameSlots
+    this.#slotOwners ??= new Float64Array(this.#frameSlots).fill(-1)
+    // The slot's last user is not always sequenceNumber - frameSlots: that one may have had a buffer of
+    // its own because the slot was busy then, with an older message still in it. With more than
+    // frameSlots messages unacknowledged (a peer without a window, acks lost across a reconnect),
+    // reusing the slot on that assumption overwrote a frame still kept for resending.
+    const owner = this.#slotOwners[index] as number
+    if (owner >= 0 && this.#outgoing.has(owner)) return undefined
     this.#ring ??= Buffer.allocUnsafeSlow(this.#frameSlots * FRAME_SLOT_SIZE)
-    const start = (sequenceNumber % this.#frameSlots) * FRAME_SLOT_SIZE
+    const start = index * FRAME_SLOT_SIZE
     return this.#ring.subarray(start, start + FRAME_SLOT_SIZE)
+  }
+
+  /** Record which message now lives in its ring slot (when its frame fitted there). */
+  #claimSlot(sequenceNumber: number, frame: Buffer): void {
+    if (!this.#ring || !this.#slotOwners || frame.buffer !== this.#ring.buffer) return
+    this.#slotOwners[sequenceNumber % this.#frameSlots] = sequenceNumber
   }
 
   /** Stream messages sent and not yet acknowledged. */
