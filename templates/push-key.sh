@@ -32,7 +32,11 @@ printf '%s\n' "$keyline" >> "$home/.ssh/authorized_keys"
 file="$home/.ssh/authorized_keys"
 remove="sleep $ttl; grep -vF -- \"$marker\" \"$file\" > \"$file.ssm-ssh\" || true; cat \"$file.ssm-ssh\" > \"$file\"; rm -f \"$file.ssm-ssh\""
 if command -v systemd-run >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && [ -z "${SSM_SSH_SANDBOX_HOME:-}" ]; then
-  systemd-run --quiet --on-active="${ttl}s" /bin/sh -c "grep -vF -- '$marker' '$file' > '$file.ssm-ssh' || true; cat '$file.ssm-ssh' > '$file'; rm -f '$file.ssm-ssh'"
+  # systemd-run exists but cannot schedule where systemd does not run (containers, a real sandbox
+  # instance): the detached sleep then removes the key instead
+  if ! systemd-run --quiet --on-active="${ttl}s" /bin/sh -c "grep -vF -- '$marker' '$file' > '$file.ssm-ssh' || true; cat '$file.ssm-ssh' > '$file'; rm -f '$file.ssm-ssh'" 2>/dev/null; then
+    nohup /bin/sh -c "$remove" >/dev/null 2>&1 &
+  fi
 else
   nohup /bin/sh -c "$remove" >/dev/null 2>&1 &
 fi

@@ -125,6 +125,55 @@ describeReal('real instances (amazon-ssm-agent 3.3.1142.0) beside simulated ones
     expect(inside?.stdout).toBe('nobody ALL=(ALL) NOPASSWD: ALL\n')
   })
 
+  it("reaches the real gateway's LAN hosts with ssh -J: one hop, and two hops behind 10.20.0.11", async () => {
+    const one = await w.ssh('admin@10.20.0.10', 'echo "one hop as $USER"', {
+      extraArgs: ['-J', 'pi@pi-gateway'],
+    })
+    expect(one.stderr).toBe('')
+    expect(one.stdout.toString()).toBe('one hop as admin\n')
+    const up = randomData(1 * MiB, 31)
+    const two = await w.ssh('admin@10.30.0.5', 'sha256sum', {
+      input: up,
+      extraArgs: ['-J', 'pi@pi-gateway,admin@10.20.0.11'],
+    })
+    expect(two.stdout.toString().split(' ')[0]).toBe(sha256(up))
+    // 10.30.0.5 sits behind 10.20.0.11: the gateway itself may not forward there
+    const direct = await w.ssh('admin@10.30.0.5', 'true', { extraArgs: ['-J', 'pi@pi-gateway'] })
+    expect(direct.exitCode).toBe(255)
+  })
+
+  it('push-key gives a real and a simulated Pi a temporary key that ssh then uses', async () => {
+    const { makeClientKey } = await import('../helpers/ssh-key.ts')
+    const { mkdirSync } = await import('node:fs')
+    const { join } = await import('node:path')
+    const dir = join(w.dir, 'pushed')
+    mkdirSync(dir)
+    const pushed = makeClientKey(dir)
+    const r = await execa(
+      process.execPath,
+      [cli, 'push-key', REAL, SIMULATED, '--key', `${pushed.path}.pub`, '--ttl', '2m'],
+      { env: w.env, extendEnv: false, reject: false },
+    )
+    expect(r.stderr).toBe('')
+    expect(r.exitCode).toBe(0)
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('ok'))).toHaveLength(2)
+    // only the pushed key: the world's own config minus its IdentityFile
+    const { readFileSync, writeFileSync } = await import('node:fs')
+    const config = join(dir, 'ssh_config')
+    const lines = readFileSync(w.config, 'utf8').split('\n')
+    writeFileSync(config, lines.filter((l) => !l.includes('IdentityFile')).join('\n'))
+    for (const name of [REAL, SIMULATED]) {
+      const login = await execa('ssh', ['-F', config, '-i', pushed.path, `pi@${name}`, 'echo pushed'], {
+        env: w.env,
+        extendEnv: false,
+        reject: false,
+        stdin: 'ignore',
+      })
+      expect(login.stdout).toBe('pushed')
+      expect(login.exitCode).toBe(0)
+    }
+  })
+
   const plugin = findOfficialPlugin()
   it.skipIf(!plugin)(
     'the official plugin, started as the AWS CLI starts it, reaches the real instance',

@@ -89,11 +89,18 @@ chmod 0440 "$root/etc/sudoers.d/010_pi-nopasswd"
 # sshd: the instance's on 127.0.0.1, one per LAN host on its address. Logs stay on the machine.
 mkdir -p "$dir/logs"
 install -d -m 0755 "$root/etc/ssh/ssm-ssh"
+# The machine's own host keys are not the instance's: whiteouts in the overlay, then keys of its own.
+rm -f "$root"/etc/ssh/ssh_host_*
 for conf in "$seed"/sshd/*.conf; do
   name=$(basename "$conf" .conf)
-  install -m 0644 "$conf" "$root/etc/ssh/ssm-ssh/$name.conf"
-  inside ssh-keygen -q -t ed25519 -N '' -C "$name@$HOST_NAME" -f "/etc/ssh/ssm-ssh/$name"_host_ed25519_key
-  start chroot "$root" /usr/sbin/sshd -D -e -f "/etc/ssh/ssm-ssh/$name.conf" >>"$dir/logs/sshd-$name.log" 2>&1 &
+  if [ "$name" = instance ]; then
+    config=/etc/ssh/sshd_config key=/etc/ssh/ssh_host_ed25519_key
+  else
+    config=/etc/ssh/ssm-ssh/$name.conf key=/etc/ssh/ssm-ssh/$name"_host_ed25519_key"
+  fi
+  install -m 0644 "$conf" "$root$config"
+  inside ssh-keygen -q -t ed25519 -N '' -C "root@$HOST_NAME" -f "$key"
+  start chroot "$root" /usr/sbin/sshd -D -e -f "$config" >>"$dir/logs/sshd-$name.log" 2>&1 &
 done
 
 # The sandbox's HTTPS endpoint, as the agent sees it: 127.0.0.1:$SERVICE_PORT in here, a Unix socket

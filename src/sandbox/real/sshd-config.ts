@@ -11,21 +11,36 @@ export interface LanHost {
 }
 
 export interface SshdConfig {
-  /** file stem: the config is /etc/ssh/ssm-ssh/<name>.conf inside the instance */
+  /** 'instance' for the instance's own sshd, lan-<address> for a LAN host's */
   name: string
   listen: string
+  /** where the config lives inside the instance */
+  configPath: string
   text: string
 }
 
-/** Where the init script puts the configs and generates each server's host key. */
+/** Where the init script puts the LAN hosts' configs and host keys. */
 export const SSHD_CONFIG_DIR = '/etc/ssh/ssm-ssh'
+
+/**
+ * The instance's own server is configured where a Pi's is, /etc/ssh/sshd_config with
+ * /etc/ssh/ssh_host_ed25519_key, so scripts that read the host's keys (push-key pins them) find them.
+ */
+const paths = (name: string) =>
+  name === 'instance'
+    ? { configPath: '/etc/ssh/sshd_config', hostKey: '/etc/ssh/ssh_host_ed25519_key' }
+    : {
+        configPath: `${SSHD_CONFIG_DIR}/${name}.conf`,
+        hostKey: `${SSHD_CONFIG_DIR}/${name}_host_ed25519_key`,
+      }
 
 /** `permitOpen`: host:port pairs ssh -W / -L / -J may reach through this server; none turns forwarding off. */
 function sshdConfig(name: string, listen: string, users: string[], permitOpen: string[]): SshdConfig {
+  const { configPath, hostKey } = paths(name)
   const lines = [
     `# ${name}: written by ssm-ssh for a real sandbox instance`,
     `ListenAddress ${listen}:22`,
-    `HostKey ${SSHD_CONFIG_DIR}/${name}_host_ed25519_key`,
+    `HostKey ${hostKey}`,
     `PidFile /run/${name}-sshd.pid`,
     // No PAM inside a chroot without a login stack; the account must then not be locked ('!' in
     // shadow), which is why the init script sets the password field to '*'.
@@ -45,7 +60,7 @@ function sshdConfig(name: string, listen: string, users: string[], permitOpen: s
     `Subsystem sftp ${SFTP_SERVER}`,
     '',
   ]
-  return { name, listen, text: lines.join('\n') }
+  return { name, listen, configPath, text: lines.join('\n') }
 }
 
 /**
@@ -60,7 +75,7 @@ export function sshdConfigs(users: string[], lanHosts: LanHost[]): SshdConfig[] 
   const behind = new Set(lanHosts.flatMap((h) => h.forwardsTo))
   const inFront = lanHosts.filter((h) => !behind.has(h.address)).map((h) => ssh(h.address))
   return [
-    sshdConfig('gateway', '127.0.0.1', users, ['127.0.0.1:*', 'localhost:*', ...inFront]),
+    sshdConfig('instance', '127.0.0.1', users, ['127.0.0.1:*', 'localhost:*', ...inFront]),
     ...lanHosts.map((h) => sshdConfig(`lan-${h.address}`, h.address, h.users, h.forwardsTo.map(ssh))),
   ]
 }
