@@ -79,6 +79,31 @@ describeReal('real instances (amazon-ssm-agent 3.3.1142.0) beside simulated ones
     expect(byName.exitCode).toBe(0)
   })
 
+  it('TerminateSession ends the session on the real agent too: no session worker is left', async () => {
+    const { TerminateSessionCommand } = await import('@aws-sdk/client-ssm')
+    const before = new Set(w.box.state.sessions.keys())
+    const running = w.ssh(`pi@${REAL}`, 'sleep 60; echo not-reached', { timeoutMs: 30_000 })
+    const session = await vi.waitFor(
+      () => {
+        const s = [...w.box.state.sessions.values()].find((x) => !before.has(x.sessionId))
+        if (s?.status !== 'Connected') throw new Error('not connected yet')
+        return s
+      },
+      { timeout: 15_000 },
+    )
+    const workers = async () =>
+      (
+        await w.box.real.get(w.idOf(REAL))?.exec(['pgrep', '-c', '-f', '^/usr/bin/ssm-session-worker'])
+      )?.stdout.trim()
+    await vi.waitFor(async () => expect(await workers()).toBe('1'), { timeout: 10_000 })
+    await ssmOf(w).send(new TerminateSessionCommand({ SessionId: session.sessionId }))
+    const r = await running
+    expect(r.stdout.toString()).toBe('')
+    expect(r.exitCode).toBe(255)
+    expect(session.status).toBe('Terminated')
+    await vi.waitFor(async () => expect(await workers()).toBe('0'), { timeout: 15_000 })
+  })
+
   it('the real instance is its own machine: its hostname, its sshd, its /etc', async () => {
     const r = await w.ssh(`pi@${REAL}`, 'hostname; test -f /etc/sudoers.d/010_pi-nopasswd && echo pi-sudoer')
     expect(r.stdout.toString()).toBe('pi-kitchen\npi-sudoer\n')
