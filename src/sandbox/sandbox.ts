@@ -112,7 +112,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     agents: {
       handleRest: (req, res, body) => hub.handleRest(req, res, body),
       onPing: (id) => hub.notifyOnline(id),
-      startSession: (session) => hub.startSession(session),
+      startSession: (session) => {
+        if (state.instances.get(session.target)?.agent === 'real') return hub.startSession(session)
+        channel.open(session)
+        return true
+      },
     },
     closing: closing.signal,
   })

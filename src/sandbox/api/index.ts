@@ -38,7 +38,7 @@ export interface AgentSide {
   /** POST /v1/control-channel|data-channel/…; false when the path is not MGS's */
   handleRest(req: IncomingMessage, res: ServerResponse, body: Buffer): boolean
   onPing(instanceId: string): void
-  /** StartSession on a real instance: false when its agent holds no control channel */
+  /** a new session reaches its instance's agent: false when a real agent holds no control channel */
   startSession(session: SimSession): boolean
 }
 

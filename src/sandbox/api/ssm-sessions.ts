@@ -54,7 +54,6 @@ export function startSession(
   if (!connected) {
     throw awsError('TargetNotConnected', `${target} is not connected.`)
   }
-  const real = instance.agent === 'real'
   const sessionId = `${CALLER}-${randomBytes(9).toString('hex').slice(0, 17)}`
   const session: SimSession = {
     sessionId,
@@ -68,10 +67,13 @@ export function startSession(
     status: 'Connecting',
     startDate: state.now(),
   }
-  // a real agent is told over its control channel; without one it is not connected after all
-  if (real && !agents?.startSession(session))
-    throw awsError('TargetNotConnected', `${target} is not connected.`)
+  // The agent is told now and opens its side (a real one over its control channel; without one it
+  // is not connected after all)
   state.sessions.set(sessionId, session)
+  if (agents && !agents.startSession(session)) {
+    state.sessions.delete(sessionId)
+    throw awsError('TargetNotConnected', `${target} is not connected.`)
+  }
   return { SessionId: sessionId, TokenValue: session.tokenValue, StreamUrl: streamUrl(endpoint, sessionId) }
 }
 

@@ -103,43 +103,52 @@ export class AgentChannel {
     const { disconnectMs, recycleMs } = this.#opts.faults
     if (disconnectMs) this.#faultTimers.push(setInterval(() => ws.terminate(), disconnectMs))
     if (recycleMs) this.#faultTimers.push(setInterval(() => ws.close(1000, 'Bye'), recycleMs))
-    if (this.#stream.nextSequenceNumber === 0) {
-      this.#session.status = 'Connecting'
-      if (this.#opts.faults.stall) return
-      const properties: Record<string, string> = {
-        portNumber: this.#session.parameters.portNumber?.[0] ?? '22',
-      }
-      if (this.#session.documentName === 'AWS-StartPortForwardingSessionToRemoteHost') {
-        properties.host = this.#session.parameters.host?.[0] ?? ''
-      }
-      this.#sendStream(
-        PayloadType.HandshakeRequest,
-        encodeHandshakeRequest({
-          AgentVersion: this.#opts.agentVersion,
-          RequestedClientActions: [
-            {
-              ActionType: ActionType.SessionType,
-              ActionParameters: { SessionType: SessionTypeName.Port, Properties: properties },
-            },
-          ],
-        }),
-      )
-      this.#handshakeTimer = setTimeout(
-        () =>
-          void this.end(
-            'Handshake timed out. Please ensure that you have the latest version of the session manager plugin.',
-            'Failed',
-          ),
-        HANDSHAKE_TIMEOUT_MS,
-      )
-    } else {
-      if (this.#phase !== 'closed') this.#session.status = 'Connected'
-      // Reconnected: what the service held for the client goes now; anything lost on the old socket is
-      // resent by the agent's timer, oldest first, one per tick (§7.3, datachannel.go)
-      const unsent = this.#unsent
-      this.#unsent = []
-      for (const frame of unsent) this.#toClient(frame)
+    if (this.#phase !== 'closed')
+      this.#session.status = this.#phase === 'handshake' ? 'Connecting' : 'Connected'
+    // What the agent sent while no client was there (its handshake request, or data across a
+    // reconnect) goes now; anything lost on an old socket is resent by the agent's timer, oldest
+    // first, one per tick (§7.3, datachannel.go)
+    const unsent = this.#unsent
+    this.#unsent = []
+    for (const frame of unsent) this.#toClient(frame)
+  }
+
+  /**
+   * The agent has opened its side (right after StartSession's interactive_shell): it starts the
+   * handshake now, whether or not the client is connected yet, and gives up 15 s later (§5, §10).
+   */
+  begin(): void {
+    if (this.#stream.nextSequenceNumber !== 0 || this.#phase !== 'handshake') return
+    this.#startedAt = process.hrtime.bigint()
+    this.#session.status = 'Connecting'
+    if (this.#opts.faults.stall) return
+    const properties: Record<string, string> = {
+      portNumber: this.#session.parameters.portNumber?.[0] ?? '22',
     }
+    if (this.#session.documentName === 'AWS-StartPortForwardingSessionToRemoteHost') {
+      properties.host = this.#session.parameters.host?.[0] ?? ''
+    }
+    this.#sendStream(
+      PayloadType.HandshakeRequest,
+      encodeHandshakeRequest({
+        AgentVersion: this.#opts.agentVersion,
+        RequestedClientActions: [
+          {
+            ActionType: ActionType.SessionType,
+            ActionParameters: { SessionType: SessionTypeName.Port, Properties: properties },
+          },
+        ],
+      }),
+    )
+    this.#handshakeTimer = setTimeout(
+      () =>
+        void this.end(
+          'Handshake timed out. Please ensure that you have the latest version of the session manager plugin.',
+          'Failed',
+        ),
+      HANDSHAKE_TIMEOUT_MS,
+    )
+    this.#handshakeTimer.unref()
   }
 
   /** Frames to the client pass through the fault injector (drop, duplicate, reorder). */

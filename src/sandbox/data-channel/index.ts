@@ -30,7 +30,7 @@ export function attachDataChannel(
   servers: Array<Server | HttpsServer>,
   state: SandboxState,
   opts: DataChannelOptions,
-): { close(): Promise<void> } {
+): { open(session: SimSession): void; close(): Promise<void> } {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false })
   const channels = new Map<string, AgentChannel>()
 
@@ -82,26 +82,34 @@ export function attachDataChannel(
         relay.attachClient(ws)
         return
       }
-      let channel = channels.get(session.sessionId)
-      if (!channel || channel.closed) {
-        channel = new AgentChannel(session, {
-          faults: opts.faults,
-          random: opts.random,
-          pace: opts.pace,
-          agentVersion: opts.agentVersion ?? '3.3.1142.0',
-          idleTimeoutMs: opts.idleTimeoutMs ?? DEFAULT_IDLE_MS,
-          dialTarget: opts.dialTarget,
-          ...(opts.log ? { log: opts.log } : {}),
-          onEnd: () => channels.delete(session.sessionId),
-        })
-        channels.set(session.sessionId, channel)
-      }
+      const channel = channels.get(session.sessionId) ?? open(session)
       channel.attach(ws)
     })
     ws.on('error', () => {})
   }
 
+  /** The simulated agent's side of a new session: it starts the handshake at once, as the agent does. */
+  function open(session: SimSession): AgentChannel {
+    let channel = channels.get(session.sessionId)
+    if (!channel || channel.closed) {
+      channel = new AgentChannel(session, {
+        faults: opts.faults,
+        random: opts.random,
+        pace: opts.pace,
+        agentVersion: opts.agentVersion ?? '3.3.1142.0',
+        idleTimeoutMs: opts.idleTimeoutMs ?? DEFAULT_IDLE_MS,
+        dialTarget: opts.dialTarget,
+        ...(opts.log ? { log: opts.log } : {}),
+        onEnd: () => channels.delete(session.sessionId),
+      })
+      channels.set(session.sessionId, channel)
+      channel.begin()
+    }
+    return channel
+  }
+
   return {
+    open: (session) => void open(session),
     close: async () => {
       for (const channel of channels.values()) channel.close()
       channels.clear()
