@@ -2,7 +2,6 @@
 // own namespaces with its own userland and sshd (real/instance.ts), reaching the sandbox's TLS side
 // through a Unix socket (their network namespace has loopback only). Needs root and the agent binaries;
 // without them the simulated agent keeps serving and `unavailable` says why in one line.
-import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Log } from '../support/log.ts'
 import type { AgentHub } from './mgs/hub.ts'
@@ -75,9 +74,8 @@ export async function startRealFleet(
       instance.agentVersion = ''
     }
     const started = chosen.map(async (instance) => {
+      // startRealInstance wipes and makes the directory: an instance starts fresh, like a new SD card
       const dir = join(state.stateDir, 'real', instance.id)
-      await rm(dir, { recursive: true, force: true })
-      await mkdir(dir, { recursive: true, mode: 0o700 })
       const lanHosts = [...state.privateHosts.values()]
         .filter((h) => h.reachableFrom === instance.id || reachesThrough(state, h.reachableFrom, instance.id))
         .map((h) => ({ address: h.address, users: h.users, forwardsTo: h.forwardsTo }))
