@@ -124,7 +124,8 @@ export const sandbox: Command<SandboxCommandOptions> = {
       if (ctx.signal.aborted) resolve()
       ctx.signal.addEventListener('abort', () => resolve(), { once: true })
     })
-    await box.close()
+    // Real instances go with their namespaces; whatever did not (a process, a mount) is named, one a line
+    for (const line of await box.close()) ctx.log.warn(`sandbox: could not clean ${line}`)
     return 0
   },
 }

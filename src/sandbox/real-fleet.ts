@@ -2,13 +2,13 @@
 // own namespaces with its own userland and sshd (real/instance.ts), reaching the sandbox's TLS side
 // through a Unix socket (their network namespace has loopback only). Needs root and the agent binaries;
 // without them the simulated agent keeps serving and `unavailable` says why in one line.
-import { join } from 'node:path'
+import { resolve } from 'node:path'
 import type { Log } from '../support/log.ts'
 import type { AgentHub } from './mgs/hub.ts'
 import type { SandboxState, SimInstance } from './model.ts'
 import { type RealInstance, startRealInstance } from './real/instance.ts'
 import { realInstancesUnavailable } from './real/prerequisites.ts'
-import { reapStaleInstances } from './real/reap.ts'
+import { instanceLeftovers, reapStaleInstances } from './real/reap.ts'
 
 /** Which instances turn real first: a plain Pi, then the gateway (for hops), then the others. */
 const ORDER = ['pi-kitchen', 'pi-gateway', 'pi-garage', 'pi-attic']
@@ -27,7 +27,8 @@ export interface RealFleetOptions {
 
 export interface RealFleet {
   instances: Map<string, RealInstance>
-  close(): Promise<void>
+  /** stop every instance; resolves with what is left of them, one line each (`<id>: …`), [] when clean */
+  close(): Promise<string[]>
 }
 
 export function realFleetUnavailable(agentBinDir: string): string | undefined {
@@ -62,9 +63,18 @@ export async function startRealFleet(
   for (const line of await reapStaleInstances(options.log)) options.log.warn(`sandbox: ${line}`)
   const chosen = chooseRealInstances(state, options.count)
   const instances = new Map<string, RealInstance>()
-  const close = async () => {
-    await Promise.allSettled([...instances.values()].map((i) => i.close()))
+  const dirOf = (id: string) => resolve(state.stateDir, 'real', id)
+  const close = async (): Promise<string[]> => {
+    const stopping = [...instances.values()]
+    const stopped = await Promise.allSettled(stopping.map((i) => i.close()))
     instances.clear()
+    const leftovers = stopped.flatMap((r, n) =>
+      r.status === 'rejected' ? [`${stopping[n]?.id}: ${(r.reason as Error).message.split('\n')[0]}`] : [],
+    )
+    // every chosen instance: one that failed to start may have left something too
+    for (const { id } of chosen)
+      leftovers.push(...instanceLeftovers(dirOf(id)).map((line) => `${id}: ${line}`))
+    return leftovers
   }
   try {
     for (const instance of chosen) {
@@ -75,7 +85,7 @@ export async function startRealFleet(
     }
     const started = chosen.map(async (instance) => {
       // startRealInstance wipes and makes the directory: an instance starts fresh, like a new SD card
-      const dir = join(state.stateDir, 'real', instance.id)
+      const dir = dirOf(instance.id)
       const lanHosts = [...state.privateHosts.values()]
         .filter((h) => h.reachableFrom === instance.id || reachesThrough(state, h.reachableFrom, instance.id))
         .map((h) => ({ address: h.address, users: h.users, forwardsTo: h.forwardsTo }))
@@ -106,7 +116,7 @@ export async function startRealFleet(
     const failed = results.find((r) => r.status === 'rejected')
     if (failed) throw (failed as PromiseRejectedResult).reason
   } catch (error) {
-    await close()
+    for (const line of await close()) options.log.warn(`sandbox: could not clean ${line}`)
     throw error
   }
   return { instances, close }

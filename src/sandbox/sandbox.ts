@@ -7,7 +7,7 @@ import { createServer as createHttpServer, type Server } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
 import { type AddressInfo, connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { UsageError } from '../support/errors.ts'
 import { type Log, silentLog } from '../support/log.ts'
 import { createApiHandler } from './api/index.ts'
@@ -57,7 +57,8 @@ export interface Sandbox {
   real: RealFleet['instances']
   /** why real instances were asked for but could not run (the simulated agent serves instead) */
   realUnavailable?: string
-  close(): Promise<void>
+  /** stop everything; resolves with what could not be cleaned (a process or mount of a real instance) */
+  close(): Promise<string[]>
 }
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
@@ -65,7 +66,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const seed = options.seed ?? 1
   const region = options.region ?? 'eu-west-1'
   const ownStateDir = options.stateDir === undefined
-  const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), 'ssm-ssh-sandbox-')))
+  // absolute: real instances get paths inside it (their socket, their root) from outside this cwd
+  const stateDir = resolve(options.stateDir ?? (await mkdtemp(join(tmpdir(), 'ssm-ssh-sandbox-'))))
   await mkdir(stateDir, { recursive: true, mode: 0o700 })
   let authorizedKey: string | undefined
   if (options.authorizedKeyFile) {
@@ -152,16 +154,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   log.verbose(`sandbox listening on ${endpoint} with ${state.instances.size} instances`)
   let realFleet: RealFleet | undefined
   let socketListener: DualListener | undefined
-  const shutdown = async () => {
+  const shutdown = async (): Promise<string[]> => {
     closing.abort()
+    // the agents first, so they do not reconnect to a hub that is going
+    const leftovers = (await realFleet?.close()) ?? []
     hub.close()
-    await realFleet?.close()
     await channel.close()
     await socketListener?.close()
     await listener.close()
     server.closeAllConnections()
     tlsServer?.closeAllConnections()
     await hosts.close()
+    return leftovers
   }
   if (useReal && tls && tlsServer) {
     try {
@@ -203,8 +207,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     real: realFleet?.instances ?? new Map(),
     ...(realUnavailable ? { realUnavailable } : {}),
     close: async () => {
-      await shutdown()
-      if (ownStateDir) await rm(stateDir, { recursive: true, force: true })
+      const leftovers = await shutdown()
+      if (ownStateDir) {
+        await rm(stateDir, { recursive: true, force: true }).catch((error: Error) => {
+          leftovers.push(`${stateDir}: ${error.message}`)
+        })
+      }
+      return leftovers
     },
   }
 }

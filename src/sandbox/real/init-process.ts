@@ -48,6 +48,9 @@ export function spawnInit(dir: string): InitProcess {
     child = spawn('unshare', [...argv, MARKER, dir, String(process.pid)], {
       stdio: ['pipe', initLog, initLog],
       env: { PATH: TOOL_PATH, LANG: 'C.UTF-8' },
+      // its own process group: a terminal's Ctrl-C reaches the sandbox, which stops the agent gracefully,
+      // not every process of the instance at once (the stdin lifeline still covers a killed sandbox)
+      detached: true,
     })
   } finally {
     closeSync(initLog)

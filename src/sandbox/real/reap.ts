@@ -2,7 +2,7 @@
 // unshare surprise. A sandbox still looks before it starts instances, and tests use the same scan to
 // prove that close() and a killed sandbox leave nothing running.
 import { execFile } from 'node:child_process'
-import { existsSync, readFileSync, readlinkSync } from 'node:fs'
+import { existsSync, readFileSync, readlinkSync, realpathSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import type { Log } from '../../support/log.ts'
@@ -72,17 +72,54 @@ async function waitUntilGone(dir: string, ms: number): Promise<number[]> {
 const unescapeMountPath = (path: string) =>
   path.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)))
 
-/** Mounts in this namespace under an instance root: private propagation should make this list empty. */
-function leakedMounts(): string[] {
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+/** Every mount point in this process's mount namespace. */
+function mountPoints(): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .map((line) => unescapeMountPath(line.split(' ')[4] ?? ''))
-  return mounts
+}
+
+/** Mounts in this namespace under an instance root: private propagation should make this list empty. */
+function leakedMounts(): string[] {
+  return mountPoints()
     .filter((path) => {
       const root = /^(.*\/real\/[^/]+\/root)(\/|$)/.exec(path)?.[1]
       return root !== undefined && existsSync(join(dirname(root), 'init.sh'))
     })
     .sort((a, b) => b.length - a.length)
+}
+
+/**
+ * What is left of the stopped instance in `dir`, one line each: processes still running and mounts
+ * at or under `dir` in this namespace. Empty after a clean stop (the kernel took the namespaces).
+ */
+export function instanceLeftovers(dir: string): string[] {
+  const processes = liveInstanceProcesses(dir).map((pid) => {
+    const name = readFileOr(`/proc/${pid}/comm`, '?').trim()
+    return `process ${pid} (${name}) is still running`
+  })
+  // mountinfo shows paths with symlinks resolved (/tmp may be one)
+  const roots = [...new Set([dir, realpathOr(dir)])]
+  const mounts = mountPoints()
+    .filter((path) => roots.some((root) => path === root || path.startsWith(`${root}/`)))
+    .map((path) => `${path} is still mounted`)
+  return [...processes, ...mounts]
+}
+
+function realpathOr(path: string): string {
+  try {
+    return realpathSync(path)
+  } catch {
+    return path
+  }
+}
+
+function readFileOr(path: string, fallback: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return fallback
+  }
 }
 
 /** Kill instances whose sandbox is gone and unmount what leaked; one line per thing removed. */
