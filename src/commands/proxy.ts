@@ -88,6 +88,12 @@ export function parse(argv: string[]): ProxyOptions {
       hint: 'ProxyCommand ssm-ssh proxy --push-key --user %r %h %p',
     })
   }
+  if (transport === 'plugin' && values.via !== undefined) {
+    // for a port-forwarding document the plugin opens a local port and never reads stdin: ssh would hang
+    throw new UsageError('--transport plugin cannot carry --via', {
+      hint: 'the official plugin forwards port-forwarding sessions to a local port, not stdio: use the native transport',
+    })
+  }
   if (values['push-key'] && values.via !== undefined) {
     throw new UsageError('--push-key and --via do not go together', {
       hint: 'the host behind a jump has no agent to push a key to',
@@ -298,7 +304,7 @@ async function runProxy(options: ProxyOptions, ctx: Context): Promise<number> {
     return code
   }
 
-  const [{ DataChannelSession }, { bridgeStdio }] = await (transport ??
+  const [{ DataChannelSession, CONNECT_TO_PORT_FAILED }, { bridgeStdio }] = await (transport ??
     Promise.all([import('../transport/data-channel-session.ts'), import('../transport/stdio-bridge.ts')]))
   const session = new DataChannelSession({
     streamUrl: ticket.streamUrl,
@@ -320,9 +326,24 @@ async function runProxy(options: ProxyOptions, ctx: Context): Promise<number> {
   }
   ctx.log.verbose(`handshake complete (${Math.round(performance.now())} ms since start)`)
   keepYoungGenerationSmall()
-  const result = await bridgeStdio(session, ctx.io.stdin, ctx.io.stdout)
+  // A port-forwarding document (--via) runs in smux mode against agents > 3.0.196.0, as the agent and
+  // the plugin both decide it (session-protocol.md §8.1): ssh's stdio is then one smux stream.
+  ctx.log.verbose(`port session mode: ${session.portMode} (agent ${session.agent?.version})`)
+  let result: Awaited<ReturnType<typeof bridgeStdio>>
+  if (session.portMode === 'mux') {
+    const { bridgeStdioOverMux } = await import('../transport/mux-bridge.ts')
+    result = await bridgeStdioOverMux(session, ctx.io.stdin, ctx.io.stdout)
+  } else {
+    result = await bridgeStdio(session, ctx.io.stdin, ctx.io.stdout)
+  }
   ctx.signal.removeEventListener('abort', onAbort)
   await terminate()
+  if (session.portMode === 'mux' && result.reason === CONNECT_TO_PORT_FAILED) {
+    // flag ConnectToPortError: the jump's agent could not dial the destination (the session itself was fine)
+    throw new SessionError(`${options.via} could not connect to ${options.target}:${options.port}`, {
+      hint: `check the address and that something listens on that port, as seen from ${options.via}`,
+    })
+  }
   if (!result.localEnd && result.reason) {
     throw new SessionError(`the session ended: ${result.reason}`, {
       hint: 'the instance closed the connection; check that sshd runs on that port',

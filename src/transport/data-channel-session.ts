@@ -20,8 +20,10 @@ import {
   parseAcknowledgeContent,
   parseChannelClosedContent,
   parseHandshakeRequest,
+  parseSessionTypeParameters,
   tryParseFlag,
 } from '../protocol/payloads.ts'
+import { type PortMode, portSessionMode } from '../protocol/port-mode.ts'
 import { chunk, ReliableStream } from '../protocol/stream.ts'
 import { SessionError } from '../support/errors.ts'
 import type { Log } from '../support/log.ts'
@@ -44,6 +46,15 @@ export interface SessionOptions {
   now?: () => number
   handshakeTimeoutMs?: number
   connect?: (url: string) => Promise<WebSocketLike>
+}
+
+/** The close reason when the agent sent flag ConnectToPortError (§8.3). */
+export const CONNECT_TO_PORT_FAILED = 'the agent could not connect to the port'
+
+export interface AgentInfo {
+  version: string
+  /** the SessionType action's Properties (portNumber, type, host …) */
+  properties: Record<string, unknown>
 }
 
 type State = 'idle' | 'handshake' | 'open' | 'reconnecting' | 'closed'
@@ -70,6 +81,7 @@ export class DataChannelSession extends EventEmitter<{
   #token: string
   #handshake: { resolve: () => void; reject: (e: Error) => void } | undefined
   #closeReason: string | undefined
+  #agent: AgentInfo | undefined
   /**
    * Output that arrived before anyone listened: ws delivers every frame of one TCP read in one go, so
    * HandshakeComplete and the server's first bytes (its SSH banner) can land before open() resolves.
@@ -97,6 +109,16 @@ export class DataChannelSession extends EventEmitter<{
     })
     this.#streamUrl = opts.streamUrl
     this.#token = opts.tokenValue
+  }
+
+  /** What the agent said of itself and the session in its HandshakeRequest (known once open). */
+  get agent(): AgentInfo | undefined {
+    return this.#agent
+  }
+
+  /** stdio, mux or basic: how this port session carries bytes (§8.1); stdio until the handshake */
+  get portMode(): PortMode {
+    return this.#agent ? portSessionMode(this.#agent.properties, this.#agent.version) : 'stdio'
   }
 
   get state(): State {
@@ -298,8 +320,7 @@ export class DataChannelSession extends EventEmitter<{
         this.#handshake = undefined
         return
       case PayloadType.Flag: {
-        if (tryParseFlag(m.payload) === FlagCode.ConnectToPortError)
-          this.#finish('the agent could not connect to the port')
+        if (tryParseFlag(m.payload) === FlagCode.ConnectToPortError) this.#finish(CONNECT_TO_PORT_FAILED)
         return
       }
       default:
@@ -318,6 +339,15 @@ export class DataChannelSession extends EventEmitter<{
       return
     }
     this.#opts.log.verbose(`agent ${request.AgentVersion} handshake`)
+    const sessionType = request.RequestedClientActions.find((a) => a.ActionType === ActionType.SessionType)
+    let properties: Record<string, unknown> = {}
+    try {
+      const p = parseSessionTypeParameters(sessionType?.ActionParameters).Properties
+      if (p && typeof p === 'object' && !Array.isArray(p)) properties = p as Record<string, unknown>
+    } catch {
+      // no readable SessionType: a plain stream
+    }
+    this.#agent = { version: request.AgentVersion, properties }
     const actions = request.RequestedClientActions.map((a) => ({
       ActionType: a.ActionType,
       // SessionType is all an SSH session needs; KMS encryption is not supported (yet).
