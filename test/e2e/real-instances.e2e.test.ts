@@ -167,6 +167,43 @@ describeReal('real instances (amazon-ssm-agent 3.3.1142.0) beside simulated ones
     expect(direct.exitCode).toBe(255)
   })
 
+  it('proxy --via the real gateway: smux as the agent speaks it, 4 MiB each way to 10.20.0.11, two hops to 10.30.0.5', async () => {
+    const { readFileSync, writeFileSync } = await import('node:fs')
+    const { join } = await import('node:path')
+    const config = join(w.dir, 'ssh_config_via')
+    writeFileSync(
+      config,
+      `Host 10.*\n  ProxyCommand "${process.execPath}" "${cli}" proxy --via pi-gateway %h %p\n${readFileSync(w.config, 'utf8')}`,
+    )
+    const ssh = (host: string, command: string, input?: Buffer, extra: string[] = []) =>
+      execa('ssh', ['-F', config, ...extra, host, command], {
+        env: w.env,
+        extendEnv: false,
+        reject: false,
+        encoding: 'buffer',
+        timeout: 120_000,
+        ...(input ? { input } : { stdin: 'ignore' as const }),
+      })
+    const up = randomData(4 * MiB, 41)
+    const upload = await ssh('admin@10.20.0.11', 'cat > blob && sha256sum blob', up)
+    expect(Buffer.from(upload.stderr).toString()).toBe('')
+    expect(Buffer.from(upload.stdout).toString().split(' ')[0]).toBe(sha256(up))
+    const download = await ssh('admin@10.20.0.11', 'cat blob')
+    expect(sha256(Buffer.from(download.stdout))).toBe(sha256(up))
+    const two = await ssh(
+      'admin@10.30.0.5',
+      'echo "two hops to $(hostname -I 2>/dev/null || echo 10.30.0.5)"',
+      undefined,
+      ['-J', 'admin@10.20.0.11'],
+    )
+    expect(Buffer.from(two.stdout).toString()).toMatch(/^two hops to /)
+    expect(two.exitCode).toBe(0)
+    // a destination the gateway cannot reach: ConnectToPortError from the real agent
+    const refused = await w.proxy(['--via', 'pi-gateway', '10.99.0.1', '22'])
+    expect(refused.exitCode).toBe(5)
+    expect(refused.stderr).toMatch(/^ssm-ssh: pi-gateway could not connect to 10\.99\.0\.1:22\n/)
+  })
+
   it('push-key gives a real and a simulated Pi a temporary key that ssh then uses', async () => {
     const { makeClientKey } = await import('../helpers/ssh-key.ts')
     const { mkdirSync } = await import('node:fs')

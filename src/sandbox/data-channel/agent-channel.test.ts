@@ -68,7 +68,9 @@ describe('simulated agent: handshake timing', () => {
         payloadType: PayloadType.HandshakeResponse,
         payload: encodeHandshakeResponse({
           ClientVersion: '1.2.764.0',
-          ProcessedClientActions: [{ ActionType: 'SessionType', ActionStatus: 1, ActionResult: null, Error: '' }],
+          ProcessedClientActions: [
+            { ActionType: 'SessionType', ActionStatus: 1, ActionResult: null, Error: '' },
+          ],
           Errors: [],
         }),
       }),

@@ -15,6 +15,7 @@ import {
 import { type ClientMessage, parseMessage } from '../../protocol/message.ts'
 import {
   encodeChannelClosed,
+  encodeFlag,
   encodeHandshakeComplete,
   encodeHandshakeRequest,
   parseAcknowledgeContent,
@@ -23,8 +24,11 @@ import {
 } from '../../protocol/payloads.ts'
 import { chunk, ReliableStream } from '../../protocol/stream.ts'
 import type { Log } from '../../support/log.ts'
+import { compareVersions } from '../../support/version-compare.ts'
 import type { Faults } from '../faults.ts'
+import { sessionDocumentFor } from '../mgs/documents.ts'
 import type { SimSession } from '../model.ts'
+import { MuxPort } from './mux-port.ts'
 
 /**
  * Target bytes read but not yet sent, in messages, past which the simulated agent stops reading the
@@ -34,6 +38,8 @@ import type { SimSession } from '../model.ts'
 export const AGENT_READ_AHEAD_MESSAGES = 256
 /** Frames the service keeps for a client that is away (ResumeSession), as the relay does for real agents. */
 const SERVICE_BUFFER_LIMIT = 4096
+/** The first client the agent multiplexes port-forwarding sessions for (port.go muxSupportedClientVersion). */
+const MUX_CLIENT_VERSION = '1.1.70'
 const HANDSHAKE_TIMEOUT_MS = 15_000
 const DRAIN_BEFORE_CLOSE_MS = 2_000
 
@@ -62,6 +68,8 @@ export class AgentChannel {
   #held: Buffer | undefined
   /** frames sent while no client socket was attached: the service hands them over on reattach */
   #unsent: Buffer[] = []
+  /** mux mode: one destination connection per smux stream */
+  #mux: MuxPort | undefined
   /** DisconnectToPort closed the target; the next data dials it again (port_basic.go) */
   #redial = false
   #tick: NodeJS.Timeout
@@ -122,12 +130,8 @@ export class AgentChannel {
     this.#startedAt = process.hrtime.bigint()
     this.#session.status = 'Connecting'
     if (this.#opts.faults.stall) return
-    const properties: Record<string, string> = {
-      portNumber: this.#session.parameters.portNumber?.[0] ?? '22',
-    }
-    if (this.#session.documentName === 'AWS-StartPortForwardingSessionToRemoteHost') {
-      properties.host = this.#session.parameters.host?.[0] ?? ''
-    }
+    // the agent hands the document's properties back as they are (port.go GetPluginParameters)
+    const properties = sessionDocumentFor(this.#session).properties
     this.#sendStream(
       PayloadType.HandshakeRequest,
       encodeHandshakeRequest({
@@ -222,6 +226,11 @@ export class AgentChannel {
         return
       case PayloadType.Output:
         // Before HandshakeComplete the agent acks and discards data (§12.1 rule 6)
+        if (this.#phase === 'data' && this.#mux) {
+          this.#touch()
+          this.#mux.input(m.payload)
+          return
+        }
         if (this.#phase === 'data' && this.#redial) {
           this.#redial = false
           void this.#connectTarget([m.payload])
@@ -254,8 +263,10 @@ export class AgentChannel {
     if (this.#phase !== 'handshake') return
     clearTimeout(this.#handshakeTimer)
     let failed: string | undefined
+    let clientVersion = ''
     try {
       const response = parseHandshakeResponse(payload)
+      clientVersion = response.ClientVersion
       const bad = response.ProcessedClientActions.find((a) => a.ActionStatus !== ActionStatus.Success)
       if (bad)
         failed = `${bad.ActionType} failed on client with status ${bad.ActionStatus} error: ${bad.Error}`
@@ -273,8 +284,28 @@ export class AgentChannel {
       PayloadType.HandshakeComplete,
       encodeHandshakeComplete({ HandshakeTimeToComplete: took, CustomerMessage: '' }),
     )
-    this.#phase = 'connecting'
     this.#session.status = 'Connected'
+    // mux for LocalPortForwarding documents and clients ≥ 1.1.70, one TCP connection per smux stream;
+    // otherwise one connection, dialled now (port.go GetSession)
+    const properties = sessionDocumentFor(this.#session).properties
+    if (
+      properties.type === 'LocalPortForwarding' &&
+      compareVersions(clientVersion, MUX_CLIENT_VERSION) >= 0
+    ) {
+      this.#mux = new MuxPort({
+        dial: () => this.#opts.dialTarget(this.#session),
+        send: (bytes) => {
+          this.#touch()
+          for (const piece of chunk(bytes)) this.#pending.push(Buffer.from(piece))
+          this.#pump()
+        },
+        flag: (code) => this.#sendStream(PayloadType.Flag, encodeFlag(code)),
+        pausedAbove: () => this.#pending.length > AGENT_READ_AHEAD_MESSAGES,
+      })
+      this.#phase = 'data'
+      return
+    }
+    this.#phase = 'connecting'
     await this.#connectTarget([])
   }
 
@@ -315,7 +346,10 @@ export class AgentChannel {
         }
       }
       this.#pumping = false
-      if (this.#pending.length < AGENT_READ_AHEAD_MESSAGES / 2) this.#target?.resume()
+      if (this.#pending.length < AGENT_READ_AHEAD_MESSAGES / 2) {
+        this.#target?.resume()
+        this.#mux?.resume()
+      }
     }
     step()
   }
@@ -378,6 +412,7 @@ export class AgentChannel {
   /** Stop timers and sockets (sandbox shutdown). */
   close(): void {
     this.#phase = 'closed'
+    this.#mux?.close()
     clearInterval(this.#tick)
     clearTimeout(this.#idle)
     clearTimeout(this.#handshakeTimer)

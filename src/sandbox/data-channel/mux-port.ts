@@ -1,0 +1,98 @@
+// The simulated agent's mux mode (port_mux.go): for a LocalPortForwarding document and a client
+// ≥ 1.1.70 the session's Output carries an smux v1 stream in which the agent is the server. Each
+// stream the client opens is one TCP connection to the document's destination; a failed dial sends
+// flag ConnectToPortError (3) and ends that stream only, and the session stays up.
+import type { Socket } from 'node:net'
+import { SmuxSession } from '../../protocol/smux.ts'
+
+export interface MuxPortOptions {
+  /** one new connection to the document's destination */
+  dial: () => Promise<Socket>
+  /** smux bytes for the client (the caller chunks and paces them) */
+  send: (bytes: Buffer) => void
+  /** a data-channel flag for the client (ConnectToPortError) */
+  flag: (code: number) => void
+  /** a destination read past this many queued bytes is paused until `resume()` */
+  pausedAbove: () => boolean
+}
+
+const CONNECT_TO_PORT_ERROR = 3
+
+export class MuxPort {
+  readonly #mux = new SmuxSession('server')
+  readonly #opts: MuxPortOptions
+  readonly #sockets = new Map<number, Socket>()
+  /** bytes for a stream whose destination is still being dialled */
+  readonly #early = new Map<number, Buffer[]>()
+
+  constructor(opts: MuxPortOptions) {
+    this.#opts = opts
+  }
+
+  /** An Output payload from the client: part of the smux byte stream. */
+  input(payload: Buffer): void {
+    let events: ReturnType<SmuxSession['receive']>
+    try {
+      events = this.#mux.receive(payload)
+    } catch {
+      // xtaci's server closes the whole smux session on a bad frame; nothing more is read
+      this.close()
+      return
+    }
+    for (const event of events) {
+      if (event.type === 'open') this.#open(event.streamId)
+      else if (event.type === 'data') {
+        const socket = this.#sockets.get(event.streamId)
+        if (socket) socket.write(event.data)
+        else this.#early.get(event.streamId)?.push(event.data)
+      } else if (event.type === 'fin') this.#sockets.get(event.streamId)?.end()
+    }
+    this.#flush()
+  }
+
+  #open(streamId: number): void {
+    this.#early.set(streamId, [])
+    this.#opts.dial().then(
+      (socket) => {
+        const early = this.#early.get(streamId) ?? []
+        this.#early.delete(streamId)
+        this.#sockets.set(streamId, socket)
+        for (const data of early) socket.write(data)
+        socket.on('data', (data: Buffer) => {
+          if (!this.#mux.streams.includes(streamId)) return
+          this.#mux.write(streamId, data)
+          this.#flush()
+          if (this.#opts.pausedAbove()) socket.pause()
+        })
+        socket.on('error', () => {})
+        socket.on('close', () => {
+          this.#sockets.delete(streamId)
+          if (this.#mux.streams.includes(streamId)) this.#mux.close(streamId)
+          this.#flush()
+        })
+      },
+      () => {
+        this.#early.delete(streamId)
+        this.#opts.flag(CONNECT_TO_PORT_ERROR)
+        this.#mux.close(streamId)
+        this.#flush()
+      },
+    )
+  }
+
+  /** The client caught up: read the destinations again. */
+  resume(): void {
+    for (const socket of this.#sockets.values()) socket.resume()
+  }
+
+  #flush(): void {
+    const out = this.#mux.takeOutput()
+    if (out.length > 0) this.#opts.send(out)
+  }
+
+  close(): void {
+    for (const socket of this.#sockets.values()) socket.destroy()
+    this.#sockets.clear()
+    this.#early.clear()
+  }
+}
