@@ -26,6 +26,7 @@ import { chunk, ReliableStream } from '../../protocol/stream.ts'
 import type { Log } from '../../support/log.ts'
 import { compareVersions } from '../../support/version-compare.ts'
 import type { Faults } from '../faults.ts'
+import { FrameFaults } from '../frame-faults.ts'
 import { sessionDocumentFor } from '../mgs/documents.ts'
 import type { SimSession } from '../model.ts'
 import { MuxPort } from './mux-port.ts'
@@ -65,7 +66,7 @@ export class AgentChannel {
   #target: Socket | undefined
   #pending: Buffer[] = []
   #pumping = false
-  #held: Buffer | undefined
+  readonly #faults: FrameFaults
   /** frames sent while no client socket was attached: the service hands them over on reattach */
   #unsent: Buffer[] = []
   /** mux mode: one destination connection per smux stream */
@@ -81,6 +82,7 @@ export class AgentChannel {
   constructor(session: SimSession, opts: ChannelOptions) {
     this.#session = session
     this.#opts = opts
+    this.#faults = new FrameFaults(opts.faults, opts.random)
     session.terminate = (reason) =>
       void this.end(reason === 'session terminated by TerminateSession' ? '' : reason)
     this.#tick = setInterval(() => this.#onTick(), RESEND_TICK_MS)
@@ -108,9 +110,7 @@ export class AgentChannel {
       this.#ws = undefined
       if (this.#phase !== 'closed') this.#session.status = 'Disconnected'
     })
-    const { disconnectMs, recycleMs } = this.#opts.faults
-    if (disconnectMs) this.#faultTimers.push(setInterval(() => ws.terminate(), disconnectMs))
-    if (recycleMs) this.#faultTimers.push(setInterval(() => ws.close(1000, 'Bye'), recycleMs))
+    this.#faultTimers = this.#faults.cutTimers(ws)
     if (this.#phase !== 'closed')
       this.#session.status = this.#phase === 'handshake' ? 'Connecting' : 'Connected'
     // What the agent sent while no client was there (its handshake request, or data across a
@@ -163,20 +163,7 @@ export class AgentChannel {
       if (this.#unsent.length > SERVICE_BUFFER_LIMIT) this.#unsent.shift()
       return
     }
-    const { drop, dup, reorder } = this.#opts.faults
-    const r = this.#opts.random
-    if (drop > 0 && r() < drop) return
-    if (reorder > 0 && this.#held === undefined && r() < reorder) {
-      this.#held = frame
-      return
-    }
-    ws.send(frame)
-    if (dup > 0 && r() < dup) ws.send(frame)
-    if (this.#held) {
-      const held = this.#held
-      this.#held = undefined
-      ws.send(held)
-    }
+    this.#faults.toClient(ws, frame)
   }
 
   #sendStream(payloadType: number, payload: Uint8Array): void {
@@ -184,10 +171,7 @@ export class AgentChannel {
   }
 
   #fromClient(frame: Buffer): void {
-    const { drop, dup } = this.#opts.faults
-    if (drop > 0 && this.#opts.random() < drop) return
-    this.#handleFrame(frame)
-    if (dup > 0 && this.#opts.random() < dup) this.#handleFrame(frame)
+    this.#faults.fromClient(frame, (f) => this.#handleFrame(f))
   }
 
   #handleFrame(frame: Buffer): void {

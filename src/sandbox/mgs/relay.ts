@@ -9,6 +9,7 @@ import { decodeMessage } from '../../protocol/message.ts'
 import { encodeChannelClosed } from '../../protocol/payloads.ts'
 import type { Log } from '../../support/log.ts'
 import type { Faults } from '../faults.ts'
+import { FrameFaults } from '../frame-faults.ts'
 import type { SimSession } from '../model.ts'
 
 /** Frames kept for a side that is not connected; past this the oldest go (their sender resends them). */
@@ -31,7 +32,7 @@ export class SessionRelay {
   #agent: WebSocket | undefined
   #toClient: Buffer[] = []
   #toAgent: Buffer[] = []
-  #held: Buffer | undefined
+  readonly #faults: FrameFaults
   #faultTimers: NodeJS.Timeout[] = []
   #idle: NodeJS.Timeout | undefined
   #ended = false
@@ -39,6 +40,7 @@ export class SessionRelay {
   constructor(session: SimSession, opts: RelayOptions) {
     this.session = session
     this.#opts = opts
+    this.#faults = new FrameFaults(opts.faults, opts.random)
     session.terminate = (reason) =>
       this.end(reason === 'session terminated by TerminateSession' ? '' : reason, 'Terminated', true)
     this.#touch()
@@ -88,9 +90,7 @@ export class SessionRelay {
       this.#client = undefined
       if (!this.#ended) this.session.status = 'Disconnected'
     })
-    const { disconnectMs, recycleMs } = this.#opts.faults
-    if (disconnectMs) this.#faultTimers.push(setInterval(() => ws.terminate(), disconnectMs))
-    if (recycleMs) this.#faultTimers.push(setInterval(() => ws.close(1000, 'Bye'), recycleMs))
+    this.#faultTimers = this.#faults.cutTimers(ws)
     const queued = this.#toClient
     this.#toClient = []
     for (const frame of queued) this.#sendToClient(frame)
@@ -125,27 +125,11 @@ export class SessionRelay {
   #sendToClient(frame: Buffer): void {
     const ws = this.#client
     if (!ws || ws.readyState !== ws.OPEN) return
-    const { drop, dup, reorder } = this.#opts.faults
-    const r = this.#opts.random
-    if (drop > 0 && r() < drop) return
-    if (reorder > 0 && this.#held === undefined && r() < reorder) {
-      this.#held = frame
-      return
-    }
-    ws.send(frame)
-    if (dup > 0 && r() < dup) ws.send(frame)
-    if (this.#held) {
-      const held = this.#held
-      this.#held = undefined
-      ws.send(held)
-    }
+    this.#faults.toClient(ws, frame)
   }
 
   #fromClient(frame: Buffer): void {
-    const { drop, dup } = this.#opts.faults
-    if (drop > 0 && this.#opts.random() < drop) return
-    this.#sendToAgent(frame)
-    if (dup > 0 && this.#opts.random() < dup) this.#sendToAgent(frame)
+    this.#faults.fromClient(frame, (f) => this.#sendToAgent(f))
   }
 
   #sendToAgent(frame: Buffer): void {
