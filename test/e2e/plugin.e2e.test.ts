@@ -25,6 +25,48 @@ describe.skipIf(!plugin)('the official session-manager-plugin as transport', () 
     await vi.waitFor(() => expect(sessions[0]?.status).toBe('Terminated'), { timeout: 10_000 })
   })
 
+  it.each([
+    ['pi-kitchen', 'AWS-StartPortForwardingSession', { portNumber: ['22'] }, 'pi'],
+    [
+      'pi-gateway',
+      'AWS-StartPortForwardingSessionToRemoteHost',
+      { host: ['10.20.0.11'], portNumber: ['22'] },
+      'admin',
+    ],
+  ])(
+    'forwards a local port through %s with %s, as aws ssm start-session does',
+    async (name, documentName, parameters, user) => {
+      const { startPluginForward } = await import('../helpers/plugin.ts')
+      const { execa } = await import('execa')
+      const forward = await startPluginForward(plugin as string, w.box, w.env, {
+        Target: w.idOf(name as string),
+        DocumentName: documentName as string,
+        Parameters: { ...(parameters as Record<string, string[]>), localPortNumber: ['0'] },
+      })
+      try {
+        for (const round of [1, 2]) {
+          const r = await execa(
+            'ssh',
+            [
+              '-F',
+              w.config,
+              '-o',
+              'ProxyCommand=none',
+              '-p',
+              String(forward.port),
+              `${user}@127.0.0.1`,
+              `echo round ${round}`,
+            ],
+            { env: w.env, extendEnv: false, reject: false, stdin: 'ignore', timeout: 30_000 },
+          )
+          expect(r.stdout).toBe(`round ${round}`)
+        }
+      } finally {
+        forward.stop()
+      }
+    },
+  )
+
   it('moves 4 MiB each way with equal sha256', async () => {
     const up = randomData(4 * MiB, 3)
     const upload = await w.ssh('pi@pi-garage', 'cat > blob && sha256sum blob', {

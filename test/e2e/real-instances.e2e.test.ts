@@ -237,6 +237,48 @@ describeReal('real instances (amazon-ssm-agent 3.3.1142.0) beside simulated ones
   })
 
   const plugin = findOfficialPlugin()
+  it.skipIf(!plugin).each([
+    [REAL, 'AWS-StartPortForwardingSession', { portNumber: ['22'] }, 'pi'],
+    [SIMULATED, 'AWS-StartPortForwardingSession', { portNumber: ['22'] }, 'pi'],
+    [
+      'pi-gateway',
+      'AWS-StartPortForwardingSessionToRemoteHost',
+      { host: ['10.20.0.11'], portNumber: ['22'] },
+      'admin',
+    ],
+  ])(
+    'the official plugin forwards a local port through %s with %s (smux, two connections on one session)',
+    async (name, documentName, parameters, user) => {
+      const { startPluginForward } = await import('../helpers/plugin.ts')
+      const forward = await startPluginForward(plugin as string, w.box, w.env, {
+        Target: w.idOf(name as string),
+        DocumentName: documentName as string,
+        Parameters: { ...(parameters as Record<string, string[]>), localPortNumber: ['0'] },
+      })
+      try {
+        for (const round of [1, 2]) {
+          const r = await execa(
+            'ssh',
+            [
+              '-F',
+              w.config,
+              '-o',
+              'ProxyCommand=none',
+              '-p',
+              String(forward.port),
+              `${user}@127.0.0.1`,
+              `echo round ${round} as $USER`,
+            ],
+            { env: w.env, extendEnv: false, reject: false, stdin: 'ignore' },
+          )
+          expect(r.stdout).toBe(`round ${round} as ${user}`)
+        }
+      } finally {
+        forward.stop()
+      }
+    },
+  )
+
   it.skipIf(!plugin)(
     'the official plugin, started as the AWS CLI starts it, reaches the real instance',
     async () => {

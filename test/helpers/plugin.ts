@@ -21,3 +21,52 @@ export function findOfficialPlugin(): string | undefined {
   }
   return undefined
 }
+
+/**
+ * The official plugin forwarding a local port, started as the AWS CLI starts it for
+ * `aws ssm start-session --document-name AWS-StartPortForwardingSession[ToRemoteHost]`: StartSession's
+ * response, the region, the operation, a profile, the request and the endpoint URL. Resolves with the
+ * local port it reports once it listens.
+ */
+export async function startPluginForward(
+  plugin: string,
+  box: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string },
+  env: NodeJS.ProcessEnv,
+  request: { Target: string; DocumentName: string; Parameters: Record<string, string[]> },
+): Promise<{ port: number; output: () => string; stop: () => void }> {
+  const { SSMClient, StartSessionCommand } = await import('@aws-sdk/client-ssm')
+  const { spawn } = await import('node:child_process')
+  const ssm = new SSMClient({
+    endpoint: box.endpoint,
+    region: box.region,
+    credentials: { accessKeyId: box.accessKeyId, secretAccessKey: box.secretAccessKey },
+  })
+  const { $metadata: _, ...response } = await ssm.send(new StartSessionCommand(request))
+  const child = spawn(
+    plugin,
+    [JSON.stringify(response), box.region, 'StartSession', '', JSON.stringify(request), box.endpoint],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  let output = ''
+  child.stdout.on('data', (d: Buffer) => {
+    output += d.toString()
+  })
+  child.stderr.on('data', (d: Buffer) => {
+    output += d.toString()
+  })
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the plugin did not open a port: ${output}`)), 15_000)
+    const look = () => {
+      const m = /Port (\d+) opened/.exec(output)
+      if (m) {
+        clearTimeout(timer)
+        resolve(Number(m[1]))
+      } else if (child.exitCode !== null) {
+        clearTimeout(timer)
+        reject(new Error(`the plugin exited (${child.exitCode}): ${output}`))
+      } else setTimeout(look, 50)
+    }
+    look()
+  })
+  return { port, output: () => output, stop: () => child.kill() }
+}

@@ -199,8 +199,12 @@ export class AgentChannel {
     )
       return
     const { ack, deliver } = this.#stream.receive(message)
-    for (const m of deliver) this.#onStreamMessage(m)
+    // The ack goes before anything the message makes the agent say: the agent answers a
+    // HandshakeResponse from another goroutine (PerformHandshake), so its ack comes first, and the
+    // official plugin, handed HandshakeComplete before the ack of its HandshakeResponse, stalled
+    // (resending the response, never reading our output) about one session in two.
     if (ack) this.#toClient(ack)
+    for (const m of deliver) this.#onStreamMessage(m)
   }
 
   #onStreamMessage(m: ClientMessage): void {
