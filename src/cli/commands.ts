@@ -12,6 +12,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'OpenSSH ProxyCommand: carry ssh over a Session Manager session',
     load: async () => (await import('../commands/proxy.ts')).proxy,
   },
+  forward: {
+    summary: 'forward local ports to an instance or to hosts it reaches',
+    load: async () => (await import('../commands/forward.ts')).forward,
+  },
   config: {
     summary: 'write ssh config stanzas for the fleet',
     load: async () => (await import('../commands/config.ts')).config,

@@ -46,6 +46,13 @@ export interface SessionOptions {
   now?: () => number
   handshakeTimeoutMs?: number
   connect?: (url: string) => Promise<WebSocketLike>
+  /**
+   * What flag ConnectToPortError (§8.3) does in mux mode. 'close' (default): end the session with
+   * CONNECT_TO_PORT_FAILED, right for `proxy --via`, whose one smux stream is the whole session.
+   * 'emit': emit 'connectToPortError' and stay open, for `forward`'s many streams: the agent fails
+   * only the stream it could not dial (and sends that stream's smux FIN next).
+   */
+  connectToPortError?: 'close' | 'emit'
 }
 
 /** The close reason when the agent sent flag ConnectToPortError (§8.3). */
@@ -63,6 +70,8 @@ export class DataChannelSession extends EventEmitter<{
   data: [Buffer]
   drain: []
   close: [string | undefined]
+  /** mux mode with connectToPortError 'emit': the agent could not dial the destination for one stream */
+  connectToPortError: []
 }> {
   readonly #opts: SessionOptions
   readonly #now: () => number
@@ -179,6 +188,11 @@ export class DataChannelSession extends EventEmitter<{
   resumeReading(): void {
     this.#readingHeld = false
     this.#ws?.resume()
+  }
+
+  /** A flag (§3.4) as a stream message: DisconnectToPort when a basic-mode local connection ends. */
+  sendFlag(code: number): void {
+    if (this.#state !== 'closed') this.#sendStream(PayloadType.Flag, encodeFlag(code))
   }
 
   /** Our side is done (stdin EOF): wait until the agent has everything, then stop. */
@@ -320,7 +334,10 @@ export class DataChannelSession extends EventEmitter<{
         this.#handshake = undefined
         return
       case PayloadType.Flag: {
-        if (tryParseFlag(m.payload) === FlagCode.ConnectToPortError) this.#finish(CONNECT_TO_PORT_FAILED)
+        if (tryParseFlag(m.payload) !== FlagCode.ConnectToPortError) return
+        if (this.#opts.connectToPortError === 'emit' && this.portMode === 'mux')
+          this.emit('connectToPortError')
+        else this.#finish(CONNECT_TO_PORT_FAILED)
         return
       }
       default:
