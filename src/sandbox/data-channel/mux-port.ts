@@ -24,6 +24,8 @@ export class MuxPort {
   readonly #sockets = new Map<number, Socket>()
   /** bytes for a stream whose destination is still being dialled */
   readonly #early = new Map<number, Buffer[]>()
+  /** streams whose FIN came while their destination was still being dialled */
+  readonly #earlyFin = new Set<number>()
 
   constructor(opts: MuxPortOptions) {
     this.#opts = opts
@@ -45,7 +47,11 @@ export class MuxPort {
         const socket = this.#sockets.get(event.streamId)
         if (socket) socket.write(event.data)
         else this.#early.get(event.streamId)?.push(event.data)
-      } else if (event.type === 'fin') this.#sockets.get(event.streamId)?.end()
+      } else if (event.type === 'fin') {
+        const socket = this.#sockets.get(event.streamId)
+        if (socket) socket.end()
+        else if (this.#early.has(event.streamId)) this.#earlyFin.add(event.streamId)
+      }
     }
     this.#flush()
   }
@@ -58,6 +64,7 @@ export class MuxPort {
         this.#early.delete(streamId)
         this.#sockets.set(streamId, socket)
         for (const data of early) socket.write(data)
+        if (this.#earlyFin.delete(streamId)) socket.end()
         socket.on('data', (data: Buffer) => {
           if (!this.#mux.streams.includes(streamId)) return
           this.#mux.write(streamId, data)
@@ -73,6 +80,7 @@ export class MuxPort {
       },
       () => {
         this.#early.delete(streamId)
+        this.#earlyFin.delete(streamId)
         this.#opts.flag(CONNECT_TO_PORT_ERROR)
         this.#mux.close(streamId)
         this.#flush()
@@ -94,5 +102,6 @@ export class MuxPort {
     for (const socket of this.#sockets.values()) socket.destroy()
     this.#sockets.clear()
     this.#early.clear()
+    this.#earlyFin.clear()
   }
 }
