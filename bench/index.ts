@@ -1,8 +1,9 @@
+import { benchForward } from './forward.bench.ts'
 import { benchInventory } from './inventory.bench.ts'
 import { benchProxy } from './proxy.bench.ts'
 
-/** The suites to run: all of them, or those named (npm run bench -- setup throughput inventory). */
-export const SUITES = ['setup', 'throughput', 'inventory'] as const
+/** The suites to run: all of them, or those named (npm run bench -- setup throughput inventory forward). */
+export const SUITES = ['setup', 'throughput', 'inventory', 'forward'] as const
 
 export async function runAll(names: string[]): Promise<void> {
   const unknown = names.filter((n) => !(SUITES as readonly string[]).includes(n))
@@ -12,4 +13,5 @@ export async function runAll(names: string[]): Promise<void> {
   process.stdout.write('# ssm-ssh benchmarks (sandbox on 127.0.0.1)\n')
   if (on('setup') || on('throughput')) await benchProxy({ setup: on('setup'), throughput: on('throughput') })
   if (on('inventory')) await benchInventory()
+  if (on('forward')) await benchForward()
 }
