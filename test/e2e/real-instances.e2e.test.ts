@@ -204,6 +204,59 @@ describeReal('real instances (amazon-ssm-agent 3.3.1142.0) beside simulated ones
     expect(refused.stderr).toMatch(/^ssm-ssh: pi-gateway could not connect to 10\.99\.0\.1:22\n/)
   })
 
+  it('ssm-ssh forward through the real gateway: two ssh connections over one smux session, a refused one alone fails', async () => {
+    const { spawn } = await import('node:child_process')
+    const child = spawn(
+      process.execPath,
+      [cli, 'forward', 'pi-gateway', '-L', '0:10.20.0.11:22', '-L', '0:10.20.0.99:22', '--json'],
+      { env: w.env, stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d: Buffer) => {
+      out += d
+    })
+    child.stderr.on('data', (d: Buffer) => {
+      err += d
+    })
+    try {
+      await vi.waitFor(() => expect(out.split('\n').filter(Boolean)).toHaveLength(2), { timeout: 20_000 })
+      const [nas, nowhere] = out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { listen: string; mode: string })
+      expect(nas?.mode).toBe('mux')
+      const port = (f: { listen: string } | undefined) => (f?.listen ?? '').split(':').pop() as string
+      const ssh = (command: string) =>
+        execa(
+          'ssh',
+          ['-F', w.config, '-o', 'ProxyCommand=none', '-p', port(nas), 'admin@127.0.0.1', command],
+          {
+            env: w.env,
+            extendEnv: false,
+            reject: false,
+            stdin: 'ignore',
+          },
+        )
+      const [a, b] = await Promise.all([ssh('sleep 1; echo a'), ssh('echo b')])
+      expect([a.stdout, b.stdout]).toEqual(['a', 'b'])
+      const { connect } = await import('node:net')
+      await new Promise<void>((resolve) => {
+        const socket = connect({ host: '127.0.0.1', port: Number(port(nowhere)) })
+        socket.on('error', () => {})
+        socket.once('close', () => resolve())
+      })
+      await vi.waitFor(() => expect(err).toMatch(/10\.20\.0\.99:22 refused the connection from pi-gateway/), {
+        timeout: 10_000,
+      })
+      const again = await ssh('echo still-up')
+      expect(again.stdout).toBe('still-up')
+    } finally {
+      child.kill('SIGINT')
+      await new Promise((r) => child.once('exit', r))
+    }
+  })
+
   it('push-key gives a real and a simulated Pi a temporary key that ssh then uses', async () => {
     const { makeClientKey } = await import('../helpers/ssh-key.ts')
     const { mkdirSync } = await import('node:fs')
