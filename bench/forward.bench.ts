@@ -4,7 +4,7 @@
 // HTTP/1.1 requests of 64 KiB, one 8 MiB download, latency, peak RSS, and the cost of one more stream.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, get } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { SSMClient, StartSessionCommand } from '@aws-sdk/client-ssm'
 import { type Sandbox, startSandbox } from '../src/sandbox/sandbox.ts'
+import { findPlugin } from './proxy.bench.ts'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const cli = join(root, 'bin', 'ssm-ssh.mjs')
@@ -20,21 +21,6 @@ const MiB = 1024 * 1024
 const REMOTE_PORT = 8080
 const CONCURRENT = 50
 const ROUNDS = 3
-
-function findPlugin(): string | undefined {
-  for (const c of [
-    ...(process.env.PATH ?? '').split(':').map((d) => join(d, 'session-manager-plugin')),
-    join(root, '..', 'shared', 'tools', 'session-manager-plugin', 'session-manager-plugin'),
-  ]) {
-    try {
-      accessSync(c, constants.X_OK)
-      return c
-    } catch {
-      // next
-    }
-  }
-  return undefined
-}
 
 /** The instance's web server: /64k and /8m answer that many random bytes, /1 one byte. */
 async function startWebServer(): Promise<{ port: number; close(): void }> {

@@ -18,7 +18,8 @@ const dir = mkdtempSync(join(tmpdir(), 'ssm-ssh-bench-'))
 const key = join(dir, 'id_ed25519')
 execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key])
 
-function findPlugin(): string | undefined {
+/** The official plugin: on PATH, else the copy beside the project (shared by the forward bench). */
+export function findPlugin(): string | undefined {
   for (const c of [
     ...(process.env.PATH ?? '').split(':').map((d) => join(d, 'session-manager-plugin')),
     join(root, '..', 'shared', 'tools', 'session-manager-plugin', 'session-manager-plugin'),

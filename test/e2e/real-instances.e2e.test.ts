@@ -302,33 +302,16 @@ describeReal('real instances (amazon-ssm-agent 3.3.1142.0) beside simulated ones
   ])(
     'the official plugin forwards a local port through %s with %s (smux, two connections on one session)',
     async (name, documentName, parameters, user) => {
-      const { startPluginForward } = await import('../helpers/plugin.ts')
-      const forward = await startPluginForward(plugin as string, w.box, w.env, {
-        Target: w.idOf(name as string),
-        DocumentName: documentName as string,
-        Parameters: { ...(parameters as Record<string, string[]>), localPortNumber: ['0'] },
-      })
-      try {
-        for (const round of [1, 2]) {
-          const r = await execa(
-            'ssh',
-            [
-              '-F',
-              w.config,
-              '-o',
-              'ProxyCommand=none',
-              '-p',
-              String(forward.port),
-              `${user}@127.0.0.1`,
-              `echo round ${round} as $USER`,
-            ],
-            { env: w.env, extendEnv: false, reject: false, stdin: 'ignore' },
-          )
-          expect(r.stdout).toBe(`round ${round} as ${user}`)
-        }
-      } finally {
-        forward.stop()
-      }
+      const { sshTwiceThroughPluginForward } = await import('../helpers/plugin.ts')
+      const outputs = await sshTwiceThroughPluginForward(
+        plugin as string,
+        w,
+        name as string,
+        documentName as string,
+        parameters as Record<string, string[]>,
+        user as string,
+      )
+      expect(outputs).toEqual([`round 1 as ${user}`, `round 2 as ${user}`])
     },
   )
 

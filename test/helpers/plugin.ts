@@ -70,3 +70,48 @@ export async function startPluginForward(
   })
   return { port, output: () => output, stop: () => child.kill() }
 }
+
+/** Two ssh logins, one after the other, through one plugin forward (two smux streams, one session). */
+export async function sshTwiceThroughPluginForward(
+  plugin: string,
+  w: {
+    box: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string }
+    env: NodeJS.ProcessEnv
+    config: string
+    idOf(name: string): string
+  },
+  name: string,
+  documentName: string,
+  parameters: Record<string, string[]>,
+  user: string,
+): Promise<string[]> {
+  const { execa } = await import('execa')
+  const forward = await startPluginForward(plugin, w.box, w.env, {
+    Target: w.idOf(name),
+    DocumentName: documentName,
+    Parameters: { ...parameters, localPortNumber: ['0'] },
+  })
+  try {
+    const outputs: string[] = []
+    for (const round of [1, 2]) {
+      const r = await execa(
+        'ssh',
+        [
+          '-F',
+          w.config,
+          '-o',
+          'ProxyCommand=none',
+          '-p',
+          String(forward.port),
+          `${user}@127.0.0.1`,
+          `echo round ${round} as $USER`,
+        ],
+        { env: w.env, extendEnv: false, reject: false, stdin: 'ignore', timeout: 30_000 },
+      )
+      outputs.push(r.stdout)
+    }
+    return outputs
+  } finally {
+    forward.stop()
+  }
+}
