@@ -18,7 +18,7 @@ import { createRunScript, ensureHostPort, ensurePrivateHostPort, startHosts } fr
 import { createDualListener, createTlsServer, type DualListener } from './listener.ts'
 import { AgentHub } from './mgs/hub.ts'
 import type { SandboxState, SimSession } from './model.ts'
-import { DEFAULT_AGENT_BIN_DIR } from './real/prerequisites.ts'
+import { defaultAgentBinDir } from './real/prerequisites.ts'
 import { type RealFleet, realFleetUnavailable, startRealFleet } from './real-fleet.ts'
 import { createState } from './state.ts'
 import { ensureTlsMaterial } from './tls.ts'
@@ -90,7 +90,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     ...(options.sshTarget ? { sshTarget: options.sshTarget } : {}),
     log,
   })
-  const agentBinDir = options.agentBinDir ?? DEFAULT_AGENT_BIN_DIR
+  const agentBinDir = options.agentBinDir ?? defaultAgentBinDir()
   const wantReal = options.real ?? 0
   const realUnavailable = wantReal > 0 ? realFleetUnavailable(agentBinDir) : undefined
   if (realUnavailable) log.warn(`sandbox: ${realUnavailable}; the simulated agent plays every instance`)

@@ -21,7 +21,7 @@ import { createInterface } from 'node:readline'
 import { execa } from 'execa'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { MARKER } from '../../src/sandbox/real/marker.ts'
-import { DEFAULT_AGENT_BIN_DIR, findTool } from '../../src/sandbox/real/prerequisites.ts'
+import { defaultAgentBinDir, findTool } from '../../src/sandbox/real/prerequisites.ts'
 import { liveInstanceProcesses } from '../../src/sandbox/real/reap.ts'
 import { cleanEnv, cli } from '../helpers/e2e.ts'
 import { describeReal } from '../helpers/real.ts'
@@ -56,7 +56,7 @@ function spawnSandbox(args: string[], opts: RunOptions) {
     opts.unprivileged ? [...NOBODY, process.execPath, ...argv] : argv,
     {
       // the agent binaries describeReal found, wherever SSM_SSH_AGENT_BIN_DIR put them
-      env: cleanEnv(opts.home, { SSM_SSH_AGENT_BIN_DIR: DEFAULT_AGENT_BIN_DIR }),
+      env: cleanEnv(opts.home, { SSM_SSH_AGENT_BIN_DIR: defaultAgentBinDir() }),
       extendEnv: false,
       reject: false,
       stdin: 'ignore',

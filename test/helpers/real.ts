@@ -2,9 +2,9 @@
 // Linux and the agent binaries; without them the tests report themselves skipped with the reason —
 // except under CI, which always has them, where a missing prerequisite fails the run.
 import { describe, it } from 'vitest'
-import { DEFAULT_AGENT_BIN_DIR, realInstancesUnavailable } from '../../src/sandbox/real/prerequisites.ts'
+import { defaultAgentBinDir, realInstancesUnavailable } from '../../src/sandbox/real/prerequisites.ts'
 
-export const realUnavailable: string | undefined = realInstancesUnavailable(DEFAULT_AGENT_BIN_DIR)
+export const realUnavailable: string | undefined = realInstancesUnavailable(defaultAgentBinDir())
 
 /** describe() when real instances can run; otherwise one skipped (or, under CI, failing) test naming why. */
 export function describeReal(name: string, body: () => void): void {

@@ -35,10 +35,13 @@ function agentBinCandidates(): string[] {
 }
 
 /** SSM_SSH_AGENT_BIN_DIR, else the first `<repo>/../shared/tools/amazon-ssm-agent/bin` that exists. */
-export const DEFAULT_AGENT_BIN_DIR: string =
-  process.env.SSM_SSH_AGENT_BIN_DIR ??
-  agentBinCandidates().find((dir) => existsSync(dir)) ??
-  (agentBinCandidates()[0] as string)
+export function defaultAgentBinDir(): string {
+  return (
+    process.env.SSM_SSH_AGENT_BIN_DIR ??
+    agentBinCandidates().find((dir) => existsSync(dir)) ??
+    (agentBinCandidates()[0] as string)
+  )
+}
 
 const TOOLS: Array<{ command: string; from: string }> = [
   { command: 'unshare', from: 'util-linux' },

@@ -12,12 +12,12 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { makeClientKey } from '../../../test/helpers/ssh-key.ts'
 import { type RealInstance, type RealInstanceSpec, startRealInstance } from './instance.ts'
 import { MARKER } from './marker.ts'
-import { DEFAULT_AGENT_BIN_DIR, findTool, realInstancesUnavailable } from './prerequisites.ts'
+import { defaultAgentBinDir, findTool, realInstancesUnavailable } from './prerequisites.ts'
 import { liveInstanceProcesses, reapStaleInstances } from './reap.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const unavailable =
-  realInstancesUnavailable(DEFAULT_AGENT_BIN_DIR) ??
+  realInstancesUnavailable(defaultAgentBinDir()) ??
   (findTool('openssl') ? undefined : 'the test needs openssl: apt-get install openssl')
 const skip = unavailable !== undefined && process.env.CI !== 'true'
 
@@ -97,7 +97,7 @@ describe.skipIf(skip)(skip ? `real instances (skipped: ${unavailable})` : 'real 
       credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: 'real-instance-test-secret' },
       users: ['pi'],
       authorizedKey: key.publicKey,
-      agentBinDir: DEFAULT_AGENT_BIN_DIR,
+      agentBinDir: defaultAgentBinDir(),
       // as the sandbox's fleet has them: 10.30.0.5 sits behind 10.20.0.11
       lanHosts: [
         { address: '10.20.0.10', users: ['admin'], forwardsTo: [] },
