@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util'
 import type { AwsClients } from '../aws/clients.ts'
 import type { Command, Context } from '../cli/command.ts'
 import { SessionError, TargetError, UsageError } from '../support/errors.ts'
+import { keepYoungGenerationSmall } from '../support/heap.ts'
 import { CLIENT_VERSION } from '../support/version.ts'
 import type { DataChannelSession } from '../transport/data-channel-session.ts'
 import {
@@ -249,6 +250,8 @@ async function runForward(options: ForwardOptions, ctx: Context): Promise<number
     const failed = started.find((r) => r.status === 'rejected')
     if (failed) throw failed.reason
     for (const t of tunnels) report(t, target, options.json, ctx)
+    // a long-lived byte pump like proxy: dead Buffers are freed by frequent scavenges (support/heap.ts)
+    keepYoungGenerationSmall()
     const ended = await untilEnd(tunnels, ctx.signal)
     if (ended === undefined) return 0
     const reason = ended.session?.closeReason
