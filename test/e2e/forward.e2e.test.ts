@@ -9,6 +9,7 @@ import { execa } from 'execa'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { parseFaults } from '../../src/sandbox/faults.ts'
 import { cli, randomData, sha256, startWorld, type World } from '../helpers/e2e.ts'
+import { sshBaseArgs } from '../helpers/ssh-key.ts'
 
 const KiB = 1024
 const ECHO_PORT = 7
@@ -120,30 +121,13 @@ describe('ssm-ssh forward', () => {
   })
 
   const ssh = (port: number, command: string) =>
-    execa(
-      'ssh',
-      [
-        '-F',
-        '/dev/null',
-        '-i',
-        w.key.path,
-        '-o',
-        'IdentitiesOnly=yes',
-        '-o',
-        'BatchMode=yes',
-        '-o',
-        'StrictHostKeyChecking=no',
-        '-o',
-        'UserKnownHostsFile=/dev/null',
-        '-o',
-        'LogLevel=ERROR',
-        '-p',
-        String(port),
-        'admin@127.0.0.1',
-        command,
-      ],
-      { env: w.env, extendEnv: false, reject: false, stdin: 'ignore', timeout: 30_000 },
-    )
+    execa('ssh', [...sshBaseArgs(w.key.path), '-p', String(port), 'admin@127.0.0.1', command], {
+      env: w.env,
+      extendEnv: false,
+      reject: false,
+      stdin: 'ignore',
+      timeout: 30_000,
+    })
 
   it('carries real ssh to a host behind the gateway; a refused destination fails only its connection', async () => {
     const fwd = await startForward(w, ['pi-gateway', '-L', '0:10.20.0.11:22', '-L', '0:10.20.0.99:22'], 2)

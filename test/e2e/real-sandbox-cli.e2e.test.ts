@@ -13,7 +13,6 @@ import {
   readFileSync,
   realpathSync,
   rmSync,
-  writeFileSync,
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -23,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { MARKER } from '../../src/sandbox/real/marker.ts'
 import { defaultAgentBinDir, findTool } from '../../src/sandbox/real/prerequisites.ts'
 import { liveInstanceProcesses } from '../../src/sandbox/real/reap.ts'
-import { cleanEnv, cli } from '../helpers/e2e.ts'
+import { cleanEnv, cli, writeSshConfig } from '../helpers/e2e.ts'
 import { describeReal } from '../helpers/real.ts'
 import { makeClientKey } from '../helpers/ssh-key.ts'
 
@@ -198,22 +197,7 @@ describeReal('ssm-ssh sandbox --real: start, serve, stop, leave nothing behind',
     base = realpathSync(mkdtempSync(join(tmpdir(), 'ssm-ssh-real-cli-')))
     const key = makeClientKey(base)
     pub = `${key.path}.pub`
-    sshConfig = join(base, 'ssh_config')
-    writeFileSync(
-      sshConfig,
-      [
-        'Host *',
-        `  ProxyCommand "${process.execPath}" "${cli}" proxy %h %p`,
-        `  IdentityFile ${key.path}`,
-        '  IdentitiesOnly yes',
-        '  BatchMode yes',
-        '  StrictHostKeyChecking no',
-        '  UserKnownHostsFile /dev/null',
-        '  LogLevel ERROR',
-        '  ConnectTimeout 30',
-        '',
-      ].join('\n'),
-    )
+    sshConfig = writeSshConfig(join(base, 'ssh_config'), key.path)
   })
 
   afterAll(() => {

@@ -54,6 +54,26 @@ export function cleanEnv(dir: string, extra: Record<string, string> = {}): NodeJ
   }
 }
 
+/** A throwaway ssh config: every host through our built CLI's ProxyCommand, with this key only. */
+export function writeSshConfig(file: string, keyPath: string, proxyArgs: string[] = []): string {
+  writeFileSync(
+    file,
+    [
+      'Host *',
+      `  ProxyCommand "${process.execPath}" "${cli}" proxy ${proxyArgs.join(' ')} %h %p`,
+      `  IdentityFile ${keyPath}`,
+      '  IdentitiesOnly yes',
+      '  BatchMode yes',
+      '  StrictHostKeyChecking no',
+      '  UserKnownHostsFile /dev/null',
+      '  LogLevel ERROR',
+      '  ConnectTimeout 30',
+      '',
+    ].join('\n'),
+  )
+  return file
+}
+
 export async function startWorld(options: SandboxOptions & { proxyArgs?: string[] } = {}): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), 'ssm-ssh-e2e-'))
   const key = makeClientKey(dir)
@@ -64,22 +84,7 @@ export async function startWorld(options: SandboxOptions & { proxyArgs?: string[
     ...options,
   })
   const env = cleanEnv(dir, box.env)
-  const config = join(dir, 'ssh_config')
-  writeFileSync(
-    config,
-    [
-      'Host *',
-      `  ProxyCommand "${process.execPath}" "${cli}" proxy ${(options.proxyArgs ?? []).join(' ')} %h %p`,
-      `  IdentityFile ${key.path}`,
-      '  IdentitiesOnly yes',
-      '  BatchMode yes',
-      '  StrictHostKeyChecking no',
-      '  UserKnownHostsFile /dev/null',
-      '  LogLevel ERROR',
-      '  ConnectTimeout 30',
-      '',
-    ].join('\n'),
-  )
+  const config = writeSshConfig(join(dir, 'ssh_config'), key.path, options.proxyArgs ?? [])
   const idOf = (name: string) => {
     const hit = [...box.state.instances.values()].find((i) => i.tags.get('Name') === name)
     if (!hit) throw new Error(`no instance ${name}`)
