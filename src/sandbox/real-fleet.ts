@@ -7,7 +7,6 @@ import type { Log } from '../support/log.ts'
 import type { AgentHub } from './mgs/hub.ts'
 import type { SandboxState, SimInstance } from './model.ts'
 import { type RealInstance, startRealInstance } from './real/instance.ts'
-import { realInstancesUnavailable } from './real/prerequisites.ts'
 import { instanceLeftovers, reapStaleInstances } from './real/reap.ts'
 
 /** Which instances turn real first: a plain Pi, then the gateway (for hops), then the others. */
@@ -29,10 +28,6 @@ export interface RealFleet {
   instances: Map<string, RealInstance>
   /** stop every instance; resolves with what is left of them, one line each (`<id>: …`), [] when clean */
   close(): Promise<string[]>
-}
-
-export function realFleetUnavailable(agentBinDir: string): string | undefined {
-  return realInstancesUnavailable(agentBinDir)
 }
 
 export function chooseRealInstances(state: SandboxState, count: number): SimInstance[] {

@@ -18,8 +18,8 @@ import { createRunScript, ensureHostPort, ensurePrivateHostPort, startHosts } fr
 import { createDualListener, createTlsServer, type DualListener } from './listener.ts'
 import { AgentHub } from './mgs/hub.ts'
 import type { SandboxState, SimSession } from './model.ts'
-import { defaultAgentBinDir } from './real/prerequisites.ts'
-import { type RealFleet, realFleetUnavailable, startRealFleet } from './real-fleet.ts'
+import { defaultAgentBinDir, realInstancesUnavailable } from './real/prerequisites.ts'
+import { type RealFleet, startRealFleet } from './real-fleet.ts'
 import { createState } from './state.ts'
 import { ensureTlsMaterial } from './tls.ts'
 
@@ -92,7 +92,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   })
   const agentBinDir = options.agentBinDir ?? defaultAgentBinDir()
   const wantReal = options.real ?? 0
-  const realUnavailable = wantReal > 0 ? realFleetUnavailable(agentBinDir) : undefined
+  const realUnavailable = wantReal > 0 ? realInstancesUnavailable(agentBinDir) : undefined
   if (realUnavailable) log.warn(`sandbox: ${realUnavailable}; the simulated agent plays every instance`)
   const useReal = wantReal > 0 && !realUnavailable
   const tls = useReal ? await ensureTlsMaterial(stateDir) : undefined

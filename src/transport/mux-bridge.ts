@@ -5,7 +5,7 @@ import type { Readable, Writable } from 'node:stream'
 import { needsSmuxKeepalive } from '../protocol/port-mode.ts'
 import { SmuxSession } from '../protocol/smux.ts'
 import type { DataChannelSession } from './data-channel-session.ts'
-import type { BridgeResult } from './stdio-bridge.ts'
+import { afterStdoutDrains, type BridgeResult, holdingWriter } from './stdio-bridge.ts'
 
 /** The plugin's smux keepalive interval (xtaci default), for agents that time out a silent session. */
 export const SMUX_KEEPALIVE_MS = 10_000
@@ -32,20 +32,18 @@ export function bridgeStdioOverMux(
     let keepalive: NodeJS.Timeout | undefined
     let finWait: NodeJS.Timeout | undefined
     const flush = (): boolean => {
-      const out = mux.takeOutput()
-      return out.length === 0 || session.write(out)
+      const bytes = mux.takeOutput()
+      return bytes.length === 0 || session.write(bytes)
     }
     const finish = (reason: string | undefined) => {
       if (finished) return
       finished = true
       clearInterval(keepalive)
       clearTimeout(finWait)
-      stdout.off('drain', release)
+      out.stop()
       stdin.off('data', onData)
       stdin.pause()
-      const done = () => resolve({ reason, localEnd })
-      if (stdout.writableLength === 0) done()
-      else stdout.once('drain', done)
+      afterStdoutDrains(stdout, () => resolve({ reason, localEnd }))
     }
     const stream = mux.openStream()
     flush()
@@ -53,11 +51,7 @@ export function bridgeStdioOverMux(
       mux.write(stream, chunk)
       if (!flush()) stdin.pause()
     }
-    let held = false
-    const release = () => {
-      held = false
-      session.resumeReading()
-    }
+    const out = holdingWriter(session, stdout)
     session.on('data', (data) => {
       let events: ReturnType<SmuxSession['receive']>
       try {
@@ -69,12 +63,8 @@ export function bridgeStdioOverMux(
       }
       for (const event of events) {
         if (event.streamId !== stream) continue
-        if (event.type === 'data') {
-          if (stdout.write(event.data) || held) continue
-          held = true
-          session.holdReading()
-          stdout.once('drain', release)
-        } else if (event.type === 'fin' || event.type === 'closed') {
+        if (event.type === 'data') out.write(event.data)
+        else if (event.type === 'fin' || event.type === 'closed') {
           // the destination closed: ssh gets EOF; our side follows with its FIN
           mux.close(stream)
           flush()

@@ -17,29 +17,17 @@ export function bridgeStdio(
   return new Promise((resolve) => {
     let localEnd = false
     const finish = (reason: string | undefined) => {
-      stdout.off('drain', release)
+      out.stop()
       stdin.off('data', onData)
       stdin.pause()
-      const done = () => resolve({ reason, localEnd })
-      if (stdout.writableLength === 0) done()
-      else stdout.once('drain', done)
+      afterStdoutDrains(stdout, () => resolve({ reason, localEnd }))
     }
     const onData = (chunk: Buffer) => {
       if (!session.write(chunk)) stdin.pause()
     }
-    // stdout's backpressure holds the data channel: without it an unpaced download outruns ssh and
-    // queues in memory. Bytes that arrived before this listener are handed over first.
-    let held = false
-    const release = () => {
-      held = false
-      session.resumeReading()
-    }
-    session.on('data', (data) => {
-      if (stdout.write(data) || held) return
-      held = true
-      session.holdReading()
-      stdout.once('drain', release)
-    })
+    // Bytes that arrived before this listener are handed over first.
+    const out = holdingWriter(session, stdout)
+    session.on('data', (data) => out.write(data))
     // channel_closed can come in the same read as HandshakeComplete (a refused port): already over,
     // once the early bytes (flushed in a microtask) are written
     if (session.state === 'closed') {
@@ -55,4 +43,34 @@ export function bridgeStdio(
     stdin.once('error', () => session.destroy())
     session.once('close', finish)
   })
+}
+
+/**
+ * Writes to stdout whose backpressure holds the data channel: without it an unpaced download outruns
+ * ssh and queues in memory. stop() forgets a pending release (the bridge is over).
+ */
+export function holdingWriter(
+  session: DataChannelSession,
+  stdout: Writable,
+): { write(data: Uint8Array): void; stop(): void } {
+  let held = false
+  const release = () => {
+    held = false
+    session.resumeReading()
+  }
+  return {
+    write: (data) => {
+      if (stdout.write(data) || held) return
+      held = true
+      session.holdReading()
+      stdout.once('drain', release)
+    },
+    stop: () => stdout.off('drain', release),
+  }
+}
+
+/** Call `done` once what was written to stdout has gone (at once when nothing is queued). */
+export function afterStdoutDrains(stdout: Writable, done: () => void): void {
+  if (stdout.writableLength === 0) done()
+  else stdout.once('drain', done)
 }
