@@ -292,7 +292,11 @@ async function runProxy(options: ProxyOptions, ctx: Context): Promise<number> {
   }
   if (!result.localEnd && result.reason) {
     throw new SessionError(`the session ended: ${result.reason}`, {
-      hint: 'the instance closed the connection; check that sshd runs on that port',
+      hint: !options.via
+        ? 'the instance closed the connection; check that sshd runs on that port'
+        : /is forbidden/.test(result.reason)
+          ? `the SSM Agent on ${options.via} refuses instance-metadata and VPC DNS addresses; reach that host another way`
+          : `${options.via} closed the connection; check the address and port as seen from ${options.via}`,
     })
   }
   return 0

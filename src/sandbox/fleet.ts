@@ -48,6 +48,7 @@ interface Seed {
   agent?: string
   computerName?: string
   reachable?: string[]
+  lanNames?: Record<string, string[]>
 }
 
 const named: Seed[] = [
@@ -56,7 +57,14 @@ const named: Seed[] = [
   { name: 'pi-attic', kind: 'hybrid' },
   { name: 'web-1', kind: 'ec2' },
   { name: 'web-2', kind: 'ec2' },
-  { name: 'pi-gateway', kind: 'hybrid', reachable: ['10.20.0.10', '10.20.0.11'] },
+  {
+    name: 'pi-gateway',
+    kind: 'hybrid',
+    reachable: ['10.20.0.10', '10.20.0.11'],
+    // lab-nas is dual-stack on paper: its IPv6 address comes first and is not routed, so a client
+    // reaches it only because the agent dials each resolved address in turn
+    lanNames: { 'lab-printer': ['10.20.0.10'], 'lab-nas': ['fd20::11', '10.20.0.11'] },
+  },
   { name: 'pi-clone', kind: 'hybrid', computerName: 'pi-clone.local' },
   { name: 'pi-clone', kind: 'hybrid', computerName: 'pi-clone.local' },
   { name: 'pi-offline', kind: 'hybrid', ping: 'ConnectionLost' },
@@ -105,6 +113,7 @@ export function generateFleet(options: FleetOptions): Fleet {
       lastPingDateTime: lastPing,
       home: join(options.stateDir, 'homes', id),
       ...(seed.reachable ? { reachable: seed.reachable } : {}),
+      ...(seed.lanNames ? { lanNames: seed.lanNames } : {}),
     }
     if (seed.kind === 'ec2') {
       return {
@@ -118,6 +127,7 @@ export function generateFleet(options: FleetOptions): Fleet {
           ['env', index % 2 === 0 ? 'prod' : 'staging'],
         ]),
         availabilityZone: 'eu-west-1a',
+        vpcCidr: '172.31.0.0/16',
         instanceType: 't4g.small',
         users: ['ec2-user'],
       }

@@ -39,6 +39,10 @@ export interface SimInstance {
   extraPorts?: Map<number, number>
   /** Addresses (private hosts) reachable from this instance through remote-host port forwarding */
   reachable?: string[]
+  /** Names the instance resolves (its /etc/hosts, its LAN's DNS): name → addresses, in the order returned */
+  lanNames?: Record<string, string[]>
+  /** EC2: the VPC's primary CIDR block, whose reserved addresses the agent refuses to forward to */
+  vpcCidr?: string
   /**
    * Who plays the instance side: our simulated agent (default), or AWS's own amazon-ssm-agent running
    * in the instance's namespaces, reached over MGS (sandbox --real N).

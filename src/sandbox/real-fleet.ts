@@ -97,6 +97,7 @@ export async function startRealFleet(
         ...(options.authorizedKey ? { authorizedKey: options.authorizedKey } : {}),
         agentBinDir: options.agentBinDir,
         ...(lanHosts.length > 0 ? { lanHosts } : {}),
+        ...(instance.lanNames ? { lanNames: instance.lanNames } : {}),
         log: options.log,
       })
       instances.set(instance.id, real)

@@ -5,19 +5,20 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createServer as createHttpServer, type Server } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
-import { type AddressInfo, connect, type Socket } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { UsageError } from '../support/errors.ts'
 import { type Log, silentLog } from '../support/log.ts'
 import { createApiHandler } from './api/index.ts'
 import { attachDataChannel } from './data-channel/index.ts'
+import { destinationOf, dialDestination } from './destination.ts'
 import { createRandom, type Faults, noFaults } from './faults.ts'
 import { generateFleet } from './fleet.ts'
-import { createRunScript, ensureHostPort, ensurePrivateHostPort, startHosts } from './hosts/index.ts'
+import { createRunScript, startHosts } from './hosts/index.ts'
 import { createDualListener, createTlsServer, type DualListener } from './listener.ts'
 import { AgentHub } from './mgs/hub.ts'
-import type { SandboxState, SimSession } from './model.ts'
+import type { SandboxState } from './model.ts'
 import { defaultAgentBinDir, realInstancesUnavailable } from './real/prerequisites.ts'
 import { type RealFleet, startRealFleet } from './real-fleet.ts'
 import { createState } from './state.ts'
@@ -43,6 +44,8 @@ export interface SandboxOptions {
   real?: number
   /** where the agent binaries are (default: ../shared/tools/amazon-ssm-agent/bin of the checkout) */
   agentBinDir?: string
+  /** the simulated agents' smux keepalive timing where their version uses it (default xtaci's 10 s / 30 s) */
+  smuxKeepalive?: { intervalMs: number; timeoutMs: number }
 }
 
 export interface Sandbox {
@@ -132,7 +135,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     faults,
     random,
     pace: options.pace ?? true,
-    dialTarget: async (session) => dialSessionTarget(state, session),
+    ...(options.smuxKeepalive ? { smuxKeepalive: options.smuxKeepalive } : {}),
+    portPlugin: (session) => {
+      const check = destinationOf(state, session)
+      return check.ok ? { dial: () => dialDestination(state, session.target, check.destination) } : check
+    },
     log,
     hub,
   })
@@ -238,40 +245,4 @@ async function readPublicKey(file: string): Promise<string> {
     })
   }
   return line
-}
-
-/** The TCP connection a session's document asks for, inside the sandbox's own table only. */
-async function dialSessionTarget(state: SandboxState, session: SimSession): Promise<Socket> {
-  const port = Number(session.parameters.portNumber?.[0] ?? '22')
-  let loopbackPort: number | undefined
-  if (session.documentName === 'AWS-StartPortForwardingSessionToRemoteHost') {
-    const host = session.parameters.host?.[0] ?? ''
-    const instance = state.instances.get(session.target)
-    loopbackPort = instance?.reachable?.includes(host)
-      ? await ensurePrivateHostPort(state, host, port)
-      : undefined
-    if (loopbackPort === undefined) {
-      throw new Error(
-        `Unable to start port forwarding to ${host}:${port}: dial tcp ${host}:${port}: connect: connection refused`,
-      )
-    }
-  } else {
-    if (port !== 22) {
-      const mapped = state.instances.get(session.target)?.extraPorts?.get(port)
-      if (mapped === undefined)
-        throw new Error(
-          `Unable to connect to specified port: dial tcp 127.0.0.1:${port}: connect: connection refused`,
-        )
-      loopbackPort = mapped
-    } else {
-      loopbackPort = await ensureHostPort(state, session.target)
-    }
-  }
-  // the agent dials with Go's net package, which sets TCP_NODELAY on every TCP connection
-  const socket = connect({ host: '127.0.0.1', port: loopbackPort, noDelay: true })
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', () => resolve())
-    socket.once('error', reject)
-  })
-  return socket
 }

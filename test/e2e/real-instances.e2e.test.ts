@@ -2,7 +2,8 @@
 // its own /etc and a real OpenSSH sshd, and the sandbox's MGS side relays sessions to it. Every scenario
 // runs against a real instance and a simulated one and must observe the same behaviour: where they
 // disagree, the real agent is right and the simulated one is wrong.
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { execa } from 'execa'
 import { afterAll, beforeAll, expect, it, vi } from 'vitest'
@@ -43,6 +44,16 @@ async function runCommand(w: World, instanceId: string, commands: string[]) {
     },
     { timeout: 60_000, interval: 300 },
   )
+}
+
+/** The world's ssh config with the gateway's LAN (10.* and lab-* names) reached through proxy --via. */
+function viaGatewayConfig(w: World): string {
+  const config = join(w.dir, 'ssh_config_via')
+  writeFileSync(
+    config,
+    `Host 10.* lab-*\n  ProxyCommand "${process.execPath}" "${cli}" proxy --via pi-gateway %h %p\n${readFileSync(w.config, 'utf8')}`,
+  )
+  return config
 }
 
 describeReal('real instances (amazon-ssm-agent 3.3.1142.0) beside simulated ones', () => {
@@ -168,13 +179,7 @@ describeReal('real instances (amazon-ssm-agent 3.3.1142.0) beside simulated ones
   })
 
   it('proxy --via the real gateway: smux as the agent speaks it, 4 MiB each way to 10.20.0.11, two hops to 10.30.0.5', async () => {
-    const { readFileSync, writeFileSync } = await import('node:fs')
-    const { join } = await import('node:path')
-    const config = join(w.dir, 'ssh_config_via')
-    writeFileSync(
-      config,
-      `Host 10.*\n  ProxyCommand "${process.execPath}" "${cli}" proxy --via pi-gateway %h %p\n${readFileSync(w.config, 'utf8')}`,
-    )
+    const config = viaGatewayConfig(w)
     const ssh = (host: string, command: string, input?: Buffer, extra: string[] = []) =>
       execa('ssh', ['-F', config, ...extra, host, command], {
         env: w.env,
@@ -202,6 +207,26 @@ describeReal('real instances (amazon-ssm-agent 3.3.1142.0) beside simulated ones
     const refused = await w.proxy(['--via', 'pi-gateway', '10.99.0.1', '22'])
     expect(refused.exitCode).toBe(5)
     expect(refused.stderr).toMatch(/^ssm-ssh: pi-gateway could not connect to 10\.99\.0\.1:22\n/)
+  })
+
+  it('the real gateway resolves a LAN name and dials each address in turn, and refuses instance metadata, as the simulated agent does', async () => {
+    const config = viaGatewayConfig(w)
+    // lab-nas resolves to fd20::11 (not routed) and then 10.20.0.11, in the gateway's /etc/hosts
+    const byName = await execa('ssh', ['-F', config, 'admin@lab-nas', 'echo nas-by-name'], {
+      env: w.env,
+      extendEnv: false,
+      reject: false,
+      stdin: 'ignore',
+      timeout: 60_000,
+    })
+    expect(byName.stderr).toBe('')
+    expect(byName.stdout).toBe('nas-by-name')
+    const real = await w.proxy(['--via', 'pi-gateway', '169.254.169.254', '80'])
+    expect(real.exitCode).toBe(5)
+    expect(real.stderr.split('\n')[0]).toBe(
+      'ssm-ssh: the session ended: Forwarding to IP address 169.254.169.254 is forbidden.',
+    )
+    expect([...w.box.state.sessions.values()].at(-1)?.status).toBe('Failed')
   })
 
   it('ssm-ssh forward through the real gateway: two ssh connections over one smux session, a refused one alone fails', async () => {

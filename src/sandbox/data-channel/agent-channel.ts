@@ -29,7 +29,7 @@ import type { Faults } from '../faults.ts'
 import { FrameFaults } from '../frame-faults.ts'
 import { sessionDocumentFor } from '../mgs/documents.ts'
 import type { SimSession } from '../model.ts'
-import { MuxPort } from './mux-port.ts'
+import { agentSendsSmuxKeepalive, MuxPort } from './mux-port.ts'
 
 /**
  * Target bytes read but not yet sent, in messages, past which the simulated agent stops reading the
@@ -42,6 +42,8 @@ const SERVICE_BUFFER_LIMIT = 4096
 /** The first client the agent multiplexes port-forwarding sessions for (port.go muxSupportedClientVersion). */
 const MUX_CLIENT_VERSION = '1.1.70'
 const HANDSHAKE_TIMEOUT_MS = 15_000
+/** xtaci/smux DefaultConfig: KeepAliveInterval 10 s, KeepAliveTimeout 30 s */
+const SMUX_DEFAULT_KEEPALIVE = { intervalMs: 10_000, timeoutMs: 30_000 }
 const DRAIN_BEFORE_CLOSE_MS = 2_000
 
 export interface ChannelOptions {
@@ -50,7 +52,13 @@ export interface ChannelOptions {
   pace: boolean
   agentVersion: string
   idleTimeoutMs: number
-  dialTarget: (session: SimSession) => Promise<Socket>
+  /**
+   * The port plugin's start (port.go initializeParameters): the destination's dialler, or why the
+   * session fails (a forbidden address) before anything is dialled.
+   */
+  portPlugin: (session: SimSession) => { dial(): Promise<Socket> } | { message: string }
+  /** smux keepalive timing when the agent uses it (xtaci defaults: NOP every 10 s, dead after 30 s silent) */
+  smuxKeepalive?: { intervalMs: number; timeoutMs: number }
   log?: Log
   onEnd: () => void
 }
@@ -73,6 +81,8 @@ export class AgentChannel {
   #mux: MuxPort | undefined
   /** DisconnectToPort closed the target; the next data dials it again (port_basic.go) */
   #redial = false
+  /** one new connection to the document's destination, once the port plugin has started */
+  #dial: (() => Promise<Socket>) | undefined
   #tick: NodeJS.Timeout
   #idle: NodeJS.Timeout | undefined
   #handshakeTimer: NodeJS.Timeout | undefined
@@ -273,6 +283,12 @@ export class AgentChannel {
       encodeHandshakeComplete({ HandshakeTimeToComplete: took, CustomerMessage: '' }),
     )
     this.#session.status = 'Connected'
+    const plugin = this.#opts.portPlugin(this.#session)
+    if ('message' in plugin) {
+      await this.end(plugin.message, 'Failed')
+      return
+    }
+    this.#dial = plugin.dial
     // mux for LocalPortForwarding documents and clients ≥ 1.1.70, one TCP connection per smux stream;
     // otherwise one connection, dialled now (port.go GetSession)
     const properties = sessionDocumentFor(this.#session).properties
@@ -280,8 +296,9 @@ export class AgentChannel {
       properties.type === 'LocalPortForwarding' &&
       compareVersions(clientVersion, MUX_CLIENT_VERSION) >= 0
     ) {
+      const keepalive = agentSendsSmuxKeepalive(this.#opts.agentVersion, clientVersion)
       this.#mux = new MuxPort({
-        dial: () => this.#opts.dialTarget(this.#session),
+        dial: plugin.dial,
         send: (bytes) => {
           this.#touch()
           for (const piece of chunk(bytes)) this.#pending.push(Buffer.from(piece))
@@ -289,6 +306,13 @@ export class AgentChannel {
         },
         flag: (code) => this.#sendStream(PayloadType.Flag, encodeFlag(code)),
         pausedAbove: () => this.#pending.length > AGENT_READ_AHEAD_MESSAGES,
+        ...(keepalive
+          ? {
+              keepalive: this.#opts.smuxKeepalive ?? SMUX_DEFAULT_KEEPALIVE,
+              // xtaci closes a silent session; the agent's accept loop then fails and the plugin ends
+              onDead: () => void this.end('', 'Failed'),
+            }
+          : {}),
       })
       this.#phase = 'data'
       return
@@ -300,7 +324,7 @@ export class AgentChannel {
   /** Dial the document's port (again after DisconnectToPort) and pump what it says to the client. */
   async #connectTarget(first: Buffer[]): Promise<void> {
     try {
-      const target = await this.#opts.dialTarget(this.#session)
+      const target = await (this.#dial as () => Promise<Socket>)()
       if (this.#phase !== 'connecting' && this.#phase !== 'data') {
         target.destroy()
         return
@@ -317,7 +341,8 @@ export class AgentChannel {
       target.on('error', () => {})
       target.on('close', () => void this.#onTargetClosed())
     } catch (error) {
-      await this.end((error as Error).message, 'Failed')
+      // port_basic.go InitializeSession
+      await this.end(`Unable to connect to specified port: ${(error as Error).message}`, 'Failed')
     }
   }
 

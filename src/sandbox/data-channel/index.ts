@@ -2,21 +2,22 @@
 // token checks of session-protocol.md §12.1 rules 2–4, then one AgentChannel per session.
 import type { Server } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
-import type { Socket } from 'node:net'
 import { type WebSocket, WebSocketServer } from 'ws'
 import { parseOpenDataChannelInput } from '../../protocol/payloads.ts'
 import type { Log } from '../../support/log.ts'
 import type { Faults } from '../faults.ts'
 import type { AgentHub } from '../mgs/hub.ts'
 import type { SandboxState, SimSession } from '../model.ts'
-import { AgentChannel } from './agent-channel.ts'
+import { AgentChannel, type ChannelOptions as AgentChannelOptions } from './agent-channel.ts'
 
 export interface DataChannelOptions {
   faults: Faults
   random: () => number
   pace: boolean
-  dialTarget: (session: SimSession) => Promise<Socket>
+  portPlugin: AgentChannelOptions['portPlugin']
+  /** the version every simulated agent reports; by default each instance's own */
   agentVersion?: string
+  smuxKeepalive?: AgentChannelOptions['smuxKeepalive']
   idleTimeoutMs?: number
   log?: Log
   /** the MGS side of real instances: their control channels, their data channels, the relays */
@@ -96,9 +97,11 @@ export function attachDataChannel(
         faults: opts.faults,
         random: opts.random,
         pace: opts.pace,
-        agentVersion: opts.agentVersion ?? '3.3.1142.0',
+        // the agent's handshake says what UpdateInstanceInformation said (DescribeInstanceInformation)
+        agentVersion: opts.agentVersion ?? state.instances.get(session.target)?.agentVersion ?? '3.3.1142.0',
+        ...(opts.smuxKeepalive ? { smuxKeepalive: opts.smuxKeepalive } : {}),
         idleTimeoutMs: opts.idleTimeoutMs ?? DEFAULT_IDLE_MS,
-        dialTarget: opts.dialTarget,
+        portPlugin: opts.portPlugin,
         ...(opts.log ? { log: opts.log } : {}),
         onEnd: () => channels.delete(session.sessionId),
       })

@@ -4,6 +4,19 @@
 // flag ConnectToPortError (3) and ends that stream only, and the session stays up.
 import type { Socket } from 'node:net'
 import { SmuxSession } from '../../protocol/smux.ts'
+import { compareVersions } from '../../support/version-compare.ts'
+
+/**
+ * Whether the agent's smux server keeps its session alive with NOPs, and so closes it after a silent
+ * keepalive timeout (port_mux.go, RELEASENOTES.md): always before 3.1.1446.0 ("Disable smux keep alive
+ * to use idle session timeout feature"), never until 3.1.1575.0, then only for clients ≤ 1.2.331.0
+ * ("Fixed idle session timeout with smux keep alive configuration based on CLI version").
+ */
+export function agentSendsSmuxKeepalive(agentVersion: string, clientVersion: string): boolean {
+  if (compareVersions(agentVersion, '3.1.1446.0') < 0) return true
+  if (compareVersions(agentVersion, '3.1.1575.0') < 0) return false
+  return compareVersions(clientVersion, '1.2.331.0') <= 0
+}
 
 export interface MuxPortOptions {
   /** one new connection to the document's destination */
@@ -14,6 +27,10 @@ export interface MuxPortOptions {
   flag: (code: number) => void
   /** a destination read past this many queued bytes is paused until `resume()` */
   pausedAbove: () => boolean
+  /** smux keepalive as xtaci runs it: a NOP every interval, the session closed after a timeout with nothing received */
+  keepalive?: { intervalMs: number; timeoutMs: number }
+  /** the keepalive timeout closed the smux session */
+  onDead?: () => void
 }
 
 const CONNECT_TO_PORT_ERROR = 3
@@ -27,12 +44,35 @@ export class MuxPort {
   /** streams whose FIN came while their destination was still being dialled */
   readonly #earlyFin = new Set<number>()
 
+  /** something arrived since the last keepalive check (xtaci's dataReady) */
+  #heard = false
+  readonly #timers: NodeJS.Timeout[] = []
+
   constructor(opts: MuxPortOptions) {
     this.#opts = opts
+    const keepalive = opts.keepalive
+    if (keepalive) {
+      const ping = setInterval(() => {
+        this.#mux.keepalive()
+        this.#flush()
+      }, keepalive.intervalMs)
+      const check = setInterval(() => {
+        if (!this.#heard) {
+          this.close()
+          opts.onDead?.()
+        }
+        this.#heard = false
+      }, keepalive.timeoutMs)
+      for (const t of [ping, check]) {
+        t.unref()
+        this.#timers.push(t)
+      }
+    }
   }
 
   /** An Output payload from the client: part of the smux byte stream. */
   input(payload: Buffer): void {
+    if (payload.length > 0) this.#heard = true
     let events: ReturnType<SmuxSession['receive']>
     try {
       events = this.#mux.receive(payload)
@@ -99,6 +139,7 @@ export class MuxPort {
   }
 
   close(): void {
+    for (const t of this.#timers) clearInterval(t)
     for (const socket of this.#sockets.values()) socket.destroy()
     this.#sockets.clear()
     this.#early.clear()

@@ -2,10 +2,11 @@
 // first use, so a --fleet 10000 sandbox starts as fast as a fleet of ten.
 import { execFile } from 'node:child_process'
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises'
+import { isIP } from 'node:net'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import type { Log } from '../../support/log.ts'
-import type { SandboxState } from '../model.ts'
+import type { SandboxState, SimInstance } from '../model.ts'
 import { type RunningHost, startSshServer } from './ssh-server.ts'
 
 export { createRunScript, type RunScript } from './run-script.ts'
@@ -101,6 +102,15 @@ export async function ensureHostPort(state: SandboxState, instanceId: string): P
       home: instance.home,
       hostKey: await hostKey(state, instanceId),
       now: state.now,
+      // ssh -L / -W / ProxyJump from the instance, as its sshd would: the name resolved on the
+      // instance, then each address in turn (getaddrinfo order), only to what it can reach
+      forward: async (to, toPort) => {
+        for (const address of lookupOnInstance(instance, to)) {
+          const port = await loopbackOnInstance(state, instanceId, address, toPort)
+          if (port !== undefined) return port
+        }
+        return undefined
+      },
       pushedKeys: (user) => {
         const now = state.now().getTime()
         return state.pushedKeys
@@ -140,4 +150,27 @@ export async function ensurePrivateHostPort(
   })
   host.sshPort = loopback
   return loopback
+}
+
+/** Name resolution on an instance (net.LookupHost, getaddrinfo): literals, localhost, its LAN's names. */
+export function lookupOnInstance(instance: SimInstance | undefined, host: string): string[] {
+  if (isIP(host) !== 0) return [host]
+  if (host === 'localhost') return ['127.0.0.1', '::1']
+  return instance?.lanNames?.[host.toLowerCase()] ?? []
+}
+
+/** The loopback port that plays `address:port` as seen from the instance, if anything listens there. */
+export async function loopbackOnInstance(
+  state: SandboxState,
+  instanceId: string,
+  address: string,
+  port: number,
+): Promise<number | undefined> {
+  const instance = state.instances.get(instanceId)
+  if (address === '127.0.0.1' || address === '::1') {
+    if (port === 22) return ensureHostPort(state, instanceId)
+    return instance?.extraPorts?.get(port)
+  }
+  if (!instance?.reachable?.includes(address)) return undefined
+  return ensurePrivateHostPort(state, address, port)
 }

@@ -66,6 +66,7 @@ install -D -m 0644 "$seed/ca.pem" "$root/etc/ssl/certs/ssm-sandbox-ca.pem"
 hostname "$HOST_NAME"
 echo "$HOST_NAME" >"$root/etc/hostname"
 printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n' "$HOST_NAME" >"$root/etc/hosts"
+cat "$seed/hosts" >>"$root/etc/hosts"
 
 # Users as on Raspberry Pi OS: the first owns the machine and may sudo without a password.
 add_user() {

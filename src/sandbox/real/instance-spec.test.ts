@@ -40,6 +40,8 @@ describe('specProblem', () => {
     [{ lanHosts: [...lan('10.20.0.10'), ...lan('10.20.0.10')] }, 'listed twice'],
     [{ lanHosts: lan('10.20.0.10', []) }, 'needs a user'],
     [{ authorizedKey: 'ssh-ed25519 AAAA a\nssh-ed25519 AAAA b' }, 'one line'],
+    [{ lanNames: { 'nas\n169.254.169.254 evil': ['10.20.0.11'] } }, 'bad LAN name'],
+    [{ lanNames: { nas: ['10.20.0.11 evil'] } }, 'is not an IP address'],
     [{ credentials: { accessKeyId: 'AKID', secretAccessKey: '' } }, 'non-empty'],
   ])('rejects %o', (change, problem) => {
     expect(specProblem({ ...good, ...change })).toContain(problem)

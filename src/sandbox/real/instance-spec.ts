@@ -1,6 +1,7 @@
 // What a real instance is made from, and the checks that keep each value fit for the shell variable,
 // mount option or config line it ends up in.
 import { existsSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { resolve } from 'node:path'
 import type { Log } from '../../support/log.ts'
 import type { LanHost } from './sshd-config.ts'
@@ -27,6 +28,8 @@ export interface RealInstanceSpec {
   agentBinDir: string
   /** private hosts reachable only from this instance, each with its own sshd on its address */
   lanHosts?: LanHost[]
+  /** names the instance resolves through its /etc/hosts: name → addresses, in the order they resolve */
+  lanNames?: Record<string, string[]>
   log?: Log
 }
 
@@ -60,6 +63,11 @@ export function specProblem(spec: RealInstanceSpec): string | undefined {
   const twice = lanHosts.find((h, i) => lanHosts.findIndex((o) => o.address === h.address) !== i)
   if (twice !== undefined) return `LAN host ${twice.address} is listed twice`
   if (lanHosts.some((h) => h.users.length === 0)) return 'every LAN host needs a user'
+  for (const [name, list] of Object.entries(spec.lanNames ?? {})) {
+    if (!/^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/i.test(name)) return `bad LAN name "${name}"`
+    const bad = list.find((a) => isIP(a) === 0)
+    if (bad !== undefined) return `LAN name ${name}: "${bad}" is not an IP address`
+  }
   if (spec.authorizedKey?.includes('\n')) return 'authorizedKey must be one line'
   const secrets = [spec.credentials.accessKeyId, spec.credentials.secretAccessKey]
   if (secrets.some((s) => s === '' || /\s/.test(s))) return 'credentials must be non-empty, without spaces'

@@ -45,6 +45,11 @@ export async function writeSeed(spec: RealInstanceSpec, dir: string): Promise<vo
   await writeFile(join(seed, 'amazon-ssm-agent.json'), config)
   await writeFile(join(seed, 'seelog.xml'), SEELOG_XML)
   await copyFile(spec.caCertFile, join(seed, 'ca.pem'))
+  // /etc/hosts lines after the instance's own, one per address, in the order the names resolve
+  const names = Object.entries(spec.lanNames ?? {}).flatMap(([name, list]) =>
+    list.map((a) => `${a}\t${name}\n`),
+  )
+  await writeFile(join(seed, 'hosts'), names.join(''))
   if (spec.authorizedKey) await writeFile(join(seed, 'authorized_key'), `${spec.authorizedKey.trim()}\n`)
   for (const sshd of sshdConfigs(spec.users, lanHosts)) {
     await writeFile(join(seed, 'sshd', `${sshd.name}.conf`), sshd.text)
