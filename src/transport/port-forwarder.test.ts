@@ -280,6 +280,28 @@ describe('PortForwarder in basic mode', () => {
   })
 })
 
+describe('PortForwarder in basic mode, before the first connection', () => {
+  it('keeps what the destination says before anyone connects (sshd speaks first) for the first connection only', async () => {
+    const session = new FakeSession('basic', '3.0.161.0')
+    const { forwarder, port } = await setUp()
+    forwarder.start(session)
+    session.emit('data', Buffer.from('SSH-2.0-OpenSSH_9.2\r\n'))
+    await new Promise((r) => setTimeout(r, 20))
+    const first = await dial(port)
+    const firstData = collect(first)
+    first.end()
+    expect((await firstData).toString()).toBe('SSH-2.0-OpenSSH_9.2\r\n')
+    await vi.waitFor(() => expect(session.flags).toEqual([FlagCode.DisconnectToPort]))
+    // a stray from the ended connection's destination reaches nobody
+    session.emit('data', Buffer.from('late'))
+    const second = await dial(port)
+    const secondData = collect(second)
+    await new Promise((r) => setTimeout(r, 20))
+    second.end()
+    expect((await secondData).toString()).toBe('')
+  })
+})
+
 describe('listenLocal', () => {
   it('says when the port is taken, with what to do', async () => {
     const first = await listenLocal({ bind: '127.0.0.1', port: 0 })

@@ -139,6 +139,14 @@ export class PortForwarder {
   #refusals = 0
   /** basic mode: the one connection the session carries now */
   #active: Connection | undefined
+  /**
+   * basic mode: what the destination said before the first local connection (the agent dials it when
+   * the session opens, and sshd speaks first). The plugin leaves such output unacknowledged until a
+   * connection arrives, so the agent resends it then; kept here, it reaches the first connection.
+   * Undefined once a connection was carried: later strays belong to a connection already ended.
+   */
+  #early: Buffer[] | undefined = []
+  #earlyHeld = false
   #keepalive: NodeJS.Timeout | undefined
   #closed = false
   #accepted = 0
@@ -301,6 +309,13 @@ export class PortForwarder {
     const c: Connection = { socket, streamId: 0, received: 0, closed: false }
     this.#active = c
     this.#opts.log.debug(`local connection now carried by the session (${this.#waiting.length} waiting)`)
+    const early = this.#early ?? []
+    this.#early = undefined
+    for (const data of early) this.#deliver(c, data)
+    if (this.#earlyHeld) {
+      this.#earlyHeld = false
+      if (this.#holding.size === 0) this.#session?.resumeReading()
+    }
     socket.on('data', (data: Buffer) => {
       if (this.#active === c && this.#session && !this.#session.write(data)) this.#block()
     })
@@ -323,7 +338,18 @@ export class PortForwarder {
   readonly #onBasicData = (data: Buffer): void => {
     const c = this.#active
     if (c && !c.closed) this.#deliver(c, data)
+    else if (this.#early) this.#keepEarly(data)
     else this.#opts.log.debug(`dropped ${data.length} bytes from the destination: no local connection`)
+  }
+
+  #keepEarly(data: Buffer): void {
+    const early = this.#early as Buffer[]
+    early.push(data)
+    // a destination that talks at length to nobody: stop reading the session until someone connects
+    if (!this.#earlyHeld && early.reduce((n, b) => n + b.length, 0) > LOCAL_BUFFER_LIMIT) {
+      this.#earlyHeld = true
+      this.#session?.holdReading()
+    }
   }
 
   // --- backpressure, both ways ----------------------------------------------------------------------

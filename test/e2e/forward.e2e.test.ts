@@ -120,8 +120,8 @@ describe('ssm-ssh forward', () => {
     await w.close()
   })
 
-  const ssh = (port: number, command: string) =>
-    execa('ssh', [...sshBaseArgs(w.key.path), '-p', String(port), 'admin@127.0.0.1', command], {
+  const ssh = (port: number, command: string, user = 'admin') =>
+    execa('ssh', [...sshBaseArgs(w.key.path), '-p', String(port), `${user}@127.0.0.1`, command], {
       env: w.env,
       extendEnv: false,
       reject: false,
@@ -163,6 +163,29 @@ describe('ssm-ssh forward', () => {
       w,
       fwd.forwards.map((f) => f.sessionId),
     )
+  })
+
+  it('an agent older than 3.0.196.0 gets basic mode: one connection at a time, the next one dialled anew', async () => {
+    const kitchen = w.box.state.instances.get(w.idOf('pi-kitchen'))
+    if (!kitchen) throw new Error('no pi-kitchen')
+    const was = kitchen.agentVersion
+    kitchen.agentVersion = '3.0.161.0'
+    onTestFinished(() => {
+      kitchen.agentVersion = was
+    })
+    const fwd = await startForward(w, ['pi-kitchen', '22'], 1)
+    const [line] = fwd.forwards
+    expect(line).toMatchObject({ host: 'localhost', port: 22, mode: 'basic' })
+    // each ssh ends with DisconnectToPort; the agent dials sshd again on the next one's first bytes
+    for (const word of ['first', 'second', 'third']) {
+      const r = await ssh(portOf(line), `echo ${word}`, 'pi')
+      expect(r.stderr).toBe('')
+      expect(r.stdout).toBe(word)
+    }
+    expect(w.box.state.sessions.get(line?.sessionId ?? '')?.status).toBe('Connected')
+    const { code } = await fwd.stop('SIGINT')
+    expect(code, fwd.stderr()).toBe(0)
+    await expectNoneConnected(w, [line?.sessionId ?? ''])
   })
 
   it('20 concurrent connections to an instance port over one session, every byte echoed', async () => {

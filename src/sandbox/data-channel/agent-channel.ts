@@ -41,6 +41,8 @@ export const AGENT_READ_AHEAD_MESSAGES = 256
 const SERVICE_BUFFER_LIMIT = 4096
 /** The first client the agent multiplexes port-forwarding sessions for (port.go muxSupportedClientVersion). */
 const MUX_CLIENT_VERSION = '1.1.70'
+/** The first agent with TCP multiplexing (RELEASENOTES.md 3.0.222.0); older ones have basic mode only. */
+const MUX_AGENT_VERSION = '3.0.222.0'
 const HANDSHAKE_TIMEOUT_MS = 15_000
 /** xtaci/smux DefaultConfig: KeepAliveInterval 10 s, KeepAliveTimeout 30 s */
 const SMUX_DEFAULT_KEEPALIVE = { intervalMs: 10_000, timeoutMs: 30_000 }
@@ -289,11 +291,12 @@ export class AgentChannel {
       return
     }
     this.#dial = plugin.dial
-    // mux for LocalPortForwarding documents and clients ≥ 1.1.70, one TCP connection per smux stream;
-    // otherwise one connection, dialled now (port.go GetSession)
+    // mux for LocalPortForwarding documents on agents that have it and clients ≥ 1.1.70, one TCP
+    // connection per smux stream; otherwise one connection, dialled now (port.go GetSession)
     const properties = sessionDocumentFor(this.#session).properties
     if (
       properties.type === 'LocalPortForwarding' &&
+      compareVersions(this.#opts.agentVersion, MUX_AGENT_VERSION) >= 0 &&
       compareVersions(clientVersion, MUX_CLIENT_VERSION) >= 0
     ) {
       const keepalive = agentSendsSmuxKeepalive(this.#opts.agentVersion, clientVersion)
