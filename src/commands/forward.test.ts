@@ -37,6 +37,17 @@ describe('forward flags', () => {
     })
   })
 
+  it('takes --pick instead of a target: every positional is then a port', () => {
+    expect(forward.parse(['--pick', '5432', '15432'])).toEqual({
+      target: '',
+      forwards: [local(15432, 'localhost', 5432)],
+      json: false,
+    })
+    expect(forward.parse(['-L', '0:10.20.0.10:22', '--pick']).target).toBe('')
+    expect(() => forward.parse(['--pick'])).toThrow('forward needs a port')
+    expect(() => forward.parse(['--pick', '80', '81', '82'])).toThrow('unexpected argument "82"')
+  })
+
   it('takes --json', () => {
     expect(forward.parse(['web-1', '80', '--json']).json).toBe(true)
   })

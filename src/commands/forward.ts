@@ -19,7 +19,7 @@ import {
   PortForwarder,
 } from '../transport/port-forwarder.ts'
 import { clientsFor } from './aws-context.ts'
-import { explainNotConnected, resolveId } from './session-target.ts'
+import { chooseTarget, explainNotConnected } from './session-target.ts'
 
 export interface ForwardSpec {
   /** where to listen: an address and a port (0: a free one), or a Unix socket */
@@ -35,7 +35,7 @@ export interface ForwardOptions {
   json: boolean
 }
 
-const USAGE = 'ssm-ssh forward TARGET [-L [BIND:]LPORT:HOST:RPORT]… [--socket PATH] [--json]'
+const USAGE = 'ssm-ssh forward TARGET|--pick [-L [BIND:]LPORT:HOST:RPORT]… [--socket PATH] [--json]'
 const SPEC_HINT = 'write -L [BIND:]LPORT:HOST:RPORT, e.g. -L 8080:10.20.0.10:80 (LPORT 0 takes a free port)'
 
 /** The instance's own ports go through AWS-StartPortForwardingSession, as the plugin's users write it. */
@@ -51,6 +51,7 @@ function parseFlags(argv: string[]) {
         local: { type: 'string', short: 'L', multiple: true },
         socket: { type: 'string' },
         json: { type: 'boolean' },
+        pick: { type: 'boolean' },
       },
     })
   } catch (error) {
@@ -63,8 +64,9 @@ function parseFlags(argv: string[]) {
 
 export function parse(argv: string[]): ForwardOptions {
   const { values, positionals } = parseFlags(argv)
-  const [target, rportText, lportText, extra] = positionals
-  if (target === undefined || target === '') {
+  // --pick: the target comes from the picker, so every positional is a port
+  const [target, rportText, lportText, extra] = values.pick ? ['', ...positionals] : positionals
+  if (target === undefined || (target === '' && !values.pick)) {
     throw new UsageError('forward needs a target', { hint: `usage: ${USAGE}` })
   }
   if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`, { hint: `usage: ${USAGE}` })
@@ -103,7 +105,7 @@ export function parse(argv: string[]): ForwardOptions {
     forwards = specs.map((spec) => parseForwardSpec(spec, socket))
   } else {
     throw new UsageError('forward needs a port: -L [BIND:]LPORT:HOST:RPORT, or RPORT after the target', {
-      hint: `e.g. ssm-ssh forward ${target} -L 8080:localhost:80, or ssm-ssh forward ${target} 80 8080`,
+      hint: `e.g. ssm-ssh forward ${target || '--pick'} -L 8080:localhost:80, or ssm-ssh forward ${target || '--pick'} 80 8080`,
     })
   }
   const seen = new Set<string>()
@@ -198,6 +200,7 @@ export const forward: Command<ForwardOptions> = {
     'ssm-ssh forward web-1 -L 5432:localhost:5432 -L 0:localhost:6379',
     'ssm-ssh forward web-1 5432                            (port 5432 of web-1 itself, on a free local port)',
     'ssm-ssh forward db-1 -L localhost:5432 --socket /tmp/db.sock',
+    'ssm-ssh forward --pick 8080 8080                      (choose the instance in the picker)',
   ],
   parse,
   run: (options, ctx) => runForward(options, ctx),
@@ -265,7 +268,7 @@ async function runForward(options: ForwardOptions, ctx: Context): Promise<number
 
 /** The instance of a forward, by id and by the name the user gave. */
 async function resolveInstance(query: string, clients: AwsClients, ctx: Context): Promise<Target> {
-  return { id: await resolveId(query, clients, ctx), name: query }
+  return chooseTarget(query, clients, ctx, { prompt: 'forward through', enter: 'forward' })
 }
 
 async function openTunnel(t: Tunnel, target: Target, clients: AwsClients, ctx: Context): Promise<void> {

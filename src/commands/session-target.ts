@@ -3,9 +3,11 @@
 // agent too old for the document).
 import type { AwsClients } from '../aws/clients.ts'
 import type { Context } from '../cli/command.ts'
+import type { Instance } from '../domain/instance.ts'
 import { INSTANCE_ID } from '../domain/resolve.ts'
-import { type CliError, TargetError } from '../support/errors.ts'
+import { type CliError, TargetError, UsageError } from '../support/errors.ts'
 import { compareVersions } from '../support/version-compare.ts'
+import type { PickerConfig } from '../ui/picker.ts'
 import { fleetSourceFor } from './aws-context.ts'
 
 /** Minimum agent per session document (aws-api-notes.md §3). */
@@ -28,6 +30,37 @@ export async function resolveId(target: string, clients: AwsClients, ctx: Contex
   }
   const fresh = cached.fromCache ? (await getFleet(source, 0)).instances : cached.instances
   return requireTarget(target, fresh, ctx.now()).id
+}
+
+/**
+ * A target chosen by a person at a terminal: the whole fleet in the picker when `query` is empty
+ * (`--pick`), the candidates when the name matches several instances, otherwise as everywhere else.
+ * Never for proxy, whose stdin belongs to ssh.
+ */
+export async function chooseTarget(
+  query: string,
+  clients: AwsClients,
+  ctx: Context,
+  action?: PickerConfig['action'],
+): Promise<{ id: string; name: string }> {
+  if (query !== '' && INSTANCE_ID.test(query)) return { id: query, name: query }
+  if (query === '' && !ctx.io.canPrompt)
+    throw new UsageError('--pick needs a terminal', { hint: 'name the target instead, e.g. pi-kitchen' })
+  const { getFleet } = await import('../aws/fleet.ts')
+  const { requireTarget, resolveTarget } = await import('../domain/resolve.ts')
+  const fleet = await getFleet(fleetSourceFor(ctx, clients))
+  const pick = async (instances: Instance[]) => {
+    const { pickInstance } = await import('../ui/picker.ts')
+    const { colors } = await import('../ui/color.ts')
+    const io = { input: ctx.io.stdin, output: ctx.io.stderr, signal: ctx.signal }
+    const config = { instances, now: ctx.now(), colors: colors(ctx.io.color), pageSize: 10 }
+    const picked = await pickInstance(action ? { ...config, action } : config, io)
+    return { id: picked.id, name: picked.name || picked.id }
+  }
+  if (query === '') return pick(fleet.instances)
+  const r = resolveTarget(query, fleet.instances)
+  if (r.kind === 'ambiguous' && ctx.io.canPrompt) return pick(r.candidates)
+  return { id: requireTarget(query, fleet.instances, ctx.now()).id, name: query }
 }
 
 /** StartSession said TargetNotConnected: say which of offline / agent too old / unknown it is. */

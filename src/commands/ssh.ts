@@ -36,27 +36,10 @@ export const ssh: Command<SshOptions> = {
   examples: ['ssm-ssh ssh pi@pi-kitchen', 'ssm-ssh ssh web-1 -- -L 8080:localhost:80 uptime'],
   parse,
   async run(options, ctx) {
-    const { clientsFor, fleetSourceFor, globalProxyArgs } = await import('./aws-context.ts')
-    const { getFleet } = await import('../aws/fleet.ts')
-    const { INSTANCE_ID, requireTarget, resolveTarget } = await import('../domain/resolve.ts')
+    const { clientsFor, globalProxyArgs } = await import('./aws-context.ts')
+    const { chooseTarget } = await import('./session-target.ts')
     const { runSsh } = await import('../ssh/run-ssh.ts')
-    let id = options.target
-    if (!INSTANCE_ID.test(id)) {
-      const fleet = await getFleet(fleetSourceFor(ctx, clientsFor(ctx)))
-      const r = resolveTarget(options.target, fleet.instances)
-      if (r.kind === 'ambiguous' && ctx.io.canPrompt) {
-        const { pickInstance } = await import('../ui/picker.ts')
-        const { colors } = await import('../ui/color.ts')
-        id = (
-          await pickInstance(
-            { instances: r.candidates, now: ctx.now(), colors: colors(ctx.io.color), pageSize: 10 },
-            { input: ctx.io.stdin, output: ctx.io.stderr, signal: ctx.signal },
-          )
-        ).id
-      } else {
-        id = requireTarget(options.target, fleet.instances, ctx.now()).id
-      }
-    }
+    const { id } = await chooseTarget(options.target, clientsFor(ctx), ctx)
     if (!options.pushKey) return runSsh(ctx.executable, id, options.sshArgs, globalProxyArgs(ctx))
     // ssh reads the identity before the ProxyCommand runs: make sure ssm-ssh's key exists, offer only it
     const { join } = await import('node:path')

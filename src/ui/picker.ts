@@ -23,6 +23,8 @@ export interface PickerConfig {
   /** rows of results shown at once */
   pageSize: number
   initialQuery?: string
+  /** what choosing does, for the prompt line and the keys hint: 'ssh to' (default), 'forward through' … */
+  action?: { prompt: string; enter: string }
 }
 
 const PICKED = Symbol('cancelled')
@@ -93,9 +95,9 @@ const pickerPrompt = createPrompt<Instance | typeof PICKED, PickerConfig>((confi
   })
   const count = c.dim(`${results.length}/${config.instances.length}`)
   return [
-    `${c.bold('ssh to')} ${query}  ${count}`,
+    `${c.bold(config.action?.prompt ?? 'ssh to')} ${query}  ${count}`,
     ...lines,
-    c.dim('↑↓ move · enter connect · esc quit'),
+    c.dim(`↑↓ move · enter ${config.action?.enter ?? 'connect'} · esc quit`),
   ].join('\n')
 })
 

@@ -188,6 +188,24 @@ describe('ssm-ssh forward', () => {
     await expectNoneConnected(w, [line?.sessionId ?? ''])
   })
 
+  it('--pick without a terminal says so in one line, exit 2, and opens nothing', async () => {
+    const before = w.box.state.sessions.size
+    const requests = w.box.state.requests.length
+    const r = await execa(process.execPath, [cli, 'forward', '--pick', '22'], {
+      env: w.env,
+      extendEnv: false,
+      reject: false,
+      stdin: 'ignore',
+    })
+    expect(r.exitCode).toBe(2)
+    expect(r.stderr.split('\n').slice(0, 2)).toEqual([
+      'ssm-ssh: --pick needs a terminal',
+      '  hint: name the target instead, e.g. pi-kitchen',
+    ])
+    expect(w.box.state.requests.length).toBe(requests)
+    expect(w.box.state.sessions.size).toBe(before)
+  })
+
   it('20 concurrent connections to an instance port over one session, every byte echoed', async () => {
     const fwd = await startForward(w, ['web-1', '-L', `0:localhost:${ECHO_PORT}`], 1)
     const [line] = fwd.forwards

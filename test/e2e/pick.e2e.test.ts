@@ -16,31 +16,34 @@ const session = `ssm-ssh-pick-${process.pid}`
 const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' })
 const screen = () => tmux('capture-pane', '-t', session, '-p')
 
+/** `command` in a new detached 160×30 tmux session, with exactly `env` (plus a terminal type). */
+function tmuxRun(name: string, env: NodeJS.ProcessEnv, command: string): void {
+  const vars = Object.entries({ ...env, TERM: 'xterm-256color', NO_COLOR: '1' })
+    .map(([k, v]) => `${k}='${v}'`)
+    .join(' ')
+  tmux('new-session', '-d', '-s', name, '-x', '160', '-y', '30', `env -i ${vars} ${command}`)
+}
+
+function tmuxKill(name: string): void {
+  try {
+    tmux('kill-session', '-t', name)
+  } catch {
+    // already gone
+  }
+}
+
 describe.skipIf(!hasTmux)('ssm-ssh pick in a terminal', () => {
   let w: World
   beforeAll(async () => {
     w = await startWorld()
-    const env = Object.entries({ ...w.env, TERM: 'xterm-256color', NO_COLOR: '1' })
-      .map(([k, v]) => `${k}='${v}'`)
-      .join(' ')
-    tmux(
-      'new-session',
-      '-d',
-      '-s',
+    tmuxRun(
       session,
-      '-x',
-      '160',
-      '-y',
-      '30',
-      `env -i ${env} "${process.execPath}" "${cli}" pick -l pi -i "${w.key.path}" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR; echo "PICK-EXIT=$?"; sleep 60`,
+      w.env,
+      `"${process.execPath}" "${cli}" pick -l pi -i "${w.key.path}" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR; echo "PICK-EXIT=$?"; sleep 60`,
     )
   })
   afterAll(async () => {
-    try {
-      tmux('kill-session', '-t', session)
-    } catch {
-      // already gone
-    }
+    tmuxKill(session)
     await w.close()
   })
 
@@ -66,6 +69,59 @@ describe.skipIf(!hasTmux)('ssm-ssh pick in a terminal', () => {
       .catch((e: Error) => {
         throw new Error(`${e.message}\n--- screen ---\n${screen()}`)
       })
+  })
+})
+
+describe.skipIf(!hasTmux)('ssm-ssh forward --pick in a terminal', () => {
+  const name = `ssm-ssh-forward-pick-${process.pid}`
+  let w: World
+  beforeAll(async () => {
+    w = await startWorld()
+  })
+  afterAll(async () => {
+    tmuxKill(name)
+    await w.close()
+  })
+
+  it('chooses the instance in the picker, then forwards its port; ssh through it works', async () => {
+    const out = `${w.dir}/forward.json`
+    tmuxRun(
+      name,
+      w.env,
+      `"${process.execPath}" "${cli}" forward --pick 22 --json > "${out}"; echo "FWD-EXIT=$?"; sleep 60`,
+    )
+    const pane = () => tmux('capture-pane', '-t', name, '-p')
+    await vi.waitFor(() => expect(pane()).toMatch(/forward through/), { timeout: 15_000, interval: 100 })
+    expect(pane()).toMatch(/enter forward · esc quit/)
+    tmux('send-keys', '-t', name, 'attic')
+    await vi.waitFor(() => expect(pane()).toMatch(/❯ pi-attic/), { timeout: 10_000, interval: 100 })
+    tmux('send-keys', '-t', name, 'Enter')
+    const { readFileSync } = await import('node:fs')
+    const line = await vi.waitFor(
+      () => {
+        const text = readFileSync(out, 'utf8')
+        expect(text).toMatch(/\n$/)
+        return JSON.parse(text.split('\n')[0] as string) as { listen: string; target: string }
+      },
+      { timeout: 20_000, interval: 100 },
+    )
+    expect(line.target).toBe(w.idOf('pi-attic'))
+    const { execa } = await import('execa')
+    const port = line.listen.split(':').at(-1) as string
+    const r = await execa(
+      'ssh',
+      [...sshBaseArgs(w.key.path), '-p', port, 'pi@127.0.0.1', 'echo picked-$((6*7))'],
+      {
+        env: w.env,
+        extendEnv: false,
+        reject: false,
+        stdin: 'ignore',
+      },
+    )
+    expect(r.stderr).toBe('')
+    expect(r.stdout).toBe('picked-42')
+    tmux('send-keys', '-t', name, 'C-c')
+    await vi.waitFor(() => expect(pane()).toMatch(/FWD-EXIT=0/), { timeout: 10_000, interval: 100 })
   })
 })
 
@@ -154,7 +210,7 @@ describe.skipIf(!hasTmux)('ssm-ssh proxy typed at a terminal', () => {
       )
       expect(shot()).not.toMatch(/SSH-2\.0|Protocol mismatch/)
     } finally {
-      tmux('kill-session', '-t', name)
+      tmuxKill(name)
     }
   })
 })
