@@ -2,7 +2,7 @@
 // to an HTTP server on an instance's port, `ssm-ssh forward` against the official plugin's smux
 // forwarding (`aws ssm start-session --document-name AWS-StartPortForwardingSession`): 50 concurrent
 // HTTP/1.1 requests of 64 KiB, one 8 MiB download, latency, peak RSS, and the cost of one more stream.
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, get } from 'node:http'
@@ -144,6 +144,52 @@ async function startPlugin(box: Sandbox, dir: string, plugin: string, target: st
   return { port: Number(m[1]), stop: stopper(child, stats) }
 }
 
+/** The AWS CLI on PATH (`aws`), if any: users start the plugin's port forwarding through it. */
+function findAwsCli(): string | undefined {
+  try {
+    execFileSync('aws', ['--version'], { stdio: 'ignore', timeout: 20_000 })
+    return 'aws'
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * `aws ssm start-session … --document-name AWS-StartPortForwardingSession`, as users run the plugin's
+ * forwarding: the AWS CLI stays alive beside the plugin for the whole session, so both count.
+ */
+async function startAwsCli(box: Sandbox, dir: string, plugin: string, target: string): Promise<Forwarder> {
+  const stats = join(dir, 'stats-aws-cli.json')
+  const child = spawn(
+    process.execPath,
+    [
+      measure,
+      stats,
+      '--group',
+      '--',
+      'aws',
+      'ssm',
+      'start-session',
+      '--target',
+      target,
+      '--document-name',
+      'AWS-StartPortForwardingSession',
+      '--parameters',
+      JSON.stringify({ portNumber: [String(REMOTE_PORT)], localPortNumber: ['0'] }),
+      '--endpoint-url',
+      box.endpoint,
+      '--region',
+      box.region,
+    ],
+    {
+      env: { ...process.env, ...box.env, HOME: dir, PATH: `${dirname(plugin)}:${process.env.PATH ?? ''}` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
+  const m = await waitForLine(child, /Port (\d+) opened/, 'aws ssm start-session')
+  return { port: Number(m[1]), stop: stopper(child, stats) }
+}
+
 interface Row {
   name: string
   rps: number
@@ -207,6 +253,14 @@ export async function benchForward(): Promise<void> {
       rows.push(
         await measureForwarder('session-manager-plugin', await startPlugin(box, dir, plugin, instance.id)),
       )
+    const aws = plugin ? findAwsCli() : undefined
+    if (plugin && aws)
+      rows.push(
+        await measureForwarder(
+          'aws ssm start-session (AWS CLI + plugin)',
+          await startAwsCli(box, dir, plugin, instance.id),
+        ),
+      )
     log('\n## forward: one session, agent pacing on')
     log(
       `${CONCURRENT} concurrent GETs of 64 KiB × ${ROUNDS} rounds, then one 8 MiB GET; "one more stream" = a new connection and a 1-byte GET, median of 20`,
@@ -218,12 +272,13 @@ export async function benchForward(): Promise<void> {
       log(
         `| ${r.name} | ${fmt(r.rps)} | ${fmt(r.p50, 0)} | ${fmt(r.p99, 0)} | ${fmt(r.mbps, 2)} | ${fmt(r.openMs)} | ${fmt(r.peakRssMB, 0)} |`,
       )
-    if (rows.length === 2) {
-      const [ours, theirs] = rows as [Row, Row]
+    const [ours, ...theirs] = rows as [Row, ...Row[]]
+    for (const other of theirs)
       log(
-        `ssm-ssh / plugin: requests/s ${fmt(ours.rps / theirs.rps, 2)}×, MB/s ${fmt(ours.mbps / theirs.mbps, 2)}×, peak RSS ${fmt(ours.peakRssMB / theirs.peakRssMB, 2)}×`,
+        `ssm-ssh / ${other.name}: requests/s ${fmt(ours.rps / other.rps, 2)}×, MB/s ${fmt(ours.mbps / other.mbps, 2)}×, peak RSS ${fmt(ours.peakRssMB / other.peakRssMB, 2)}×`,
       )
-    } else log('(the official plugin is not installed here: no side-by-side row)')
+    if (!plugin) log('(the official plugin is not installed here: no side-by-side row)')
+    else if (!aws) log('(no AWS CLI on PATH: no row for the plugin as `aws ssm start-session` runs it)')
   } finally {
     await box.close()
     web.close()

@@ -1,12 +1,16 @@
 // Runs a command and samples its whole process tree from /proc every 10 ms: peak resident memory
 // (sum over the tree) and CPU seconds (user + system, summed over every process seen).
-// Usage: node measure-tree.mjs OUT.json -- command args…   (stdio passes straight through)
+// Usage: node measure-tree.mjs OUT.json [--group] -- command args…   (stdio passes straight through)
+// --group: the command runs in a process group of its own and a signal goes to the whole group, as a
+// terminal's Ctrl-C does (the AWS CLI ignores SIGINT while its session-manager-plugin child runs).
 import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 
-const [out, sep, cmd, ...args] = process.argv.slice(2)
+const [out, ...rest] = process.argv.slice(2)
+const group = rest[0] === '--group'
+const [sep, cmd, ...args] = group ? rest.slice(1) : rest
 if (!out || sep !== '--' || !cmd) {
-  process.stderr.write('usage: node measure-tree.mjs OUT.json -- command args…\n')
+  process.stderr.write('usage: node measure-tree.mjs OUT.json [--group] -- command args…\n')
   process.exit(2)
 }
 const ticks = 100 // USER_HZ on Linux
@@ -32,7 +36,7 @@ function rssKiB(pid) {
   }
 }
 
-const child = spawn(cmd, args, { stdio: 'inherit' })
+const child = spawn(cmd, args, { stdio: 'inherit', detached: group })
 function sample() {
   const parents = new Map()
   for (const name of readdirSync('/proc')) {
@@ -62,7 +66,8 @@ function sample() {
 }
 const timer = setInterval(sample, 10)
 // ssh ends its ProxyCommand with SIGHUP/SIGTERM: pass it on and still write the figures.
-for (const sig of ['SIGHUP', 'SIGTERM', 'SIGINT']) process.on(sig, () => child.kill(sig))
+for (const sig of ['SIGHUP', 'SIGTERM', 'SIGINT'])
+  process.on(sig, () => (group ? process.kill(-child.pid, sig) : child.kill(sig)))
 child.on('exit', (code, signal) => {
   clearInterval(timer)
   const cpuSeconds = [...cpu.values()].reduce((a, b) => a + b, 0)
