@@ -6,7 +6,9 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { Command, Context } from '../cli/command.ts'
+import type { Launcher } from '../domain/ssh-config/sanitize.ts'
 import type { Hop } from '../domain/ssh-config/stanzas.ts'
+import { installedCommand } from '../ssh/installed.ts'
 import { CliError, UsageError } from '../support/errors.ts'
 
 export interface ConfigOptions {
@@ -201,7 +203,7 @@ async function run(options: ConfigOptions, ctx: Context): Promise<number> {
           },
         }
       : {}),
-    executable: ctx.executable,
+    executable: withInstalledCommand(ctx),
     ...(ctx.global.profile ? { profile: ctx.global.profile } : {}),
     ...(ctx.global.region ? { region: ctx.global.region } : {}),
     ...(options.user ? { user: options.user } : {}),
@@ -253,4 +255,10 @@ export const config: Command<ConfigOptions> = {
   ],
   parse,
   run,
+}
+
+/** The stanzas run the installed `ssm-ssh` when PATH has it (a stable path), else node and this script. */
+function withInstalledCommand(ctx: Context): Launcher {
+  const command = installedCommand(ctx.executable.script, ctx.env)
+  return command ? { ...ctx.executable, command } : ctx.executable
 }

@@ -1,4 +1,5 @@
 // The real ssh to an instance, with our ProxyCommand and HostKeyAlias and the terminal handed over.
+import { type Launcher, launcherWords, quoteProxyArg } from '../domain/ssh-config/sanitize.ts'
 import { ChildExitError } from '../support/errors.ts'
 
 /** A path for ssh_config or -o: double-quoted, \" and \\ escaped, % doubled (no tokens). */
@@ -6,15 +7,12 @@ export const quoteForSsh = (s: string) => `"${s.replace(/(["\\])/g, '\\$1').repl
 
 /** `tokens` are ssh_config tokens such as %r, passed unquoted (they are ours, never the user's). */
 export function proxyCommandFor(
-  executable: { node: string; script: string },
+  executable: Launcher,
   globalArgs: string[] = [],
   tokens: string[] = [],
 ): string {
   return [
-    quoteForSsh(executable.node),
-    quoteForSsh(executable.script),
-    'proxy',
-    ...globalArgs.map(quoteForSsh),
+    ...[...launcherWords(executable), 'proxy', ...globalArgs].map(quoteProxyArg),
     ...tokens,
     '%h',
     '%p',
@@ -23,7 +21,7 @@ export function proxyCommandFor(
 
 /** Runs `ssh … <id> [args]`; its exit code passes through (ChildExitError when non-zero). */
 export async function runSsh(
-  executable: { node: string; script: string },
+  executable: Launcher,
   instanceId: string,
   sshArgs: string[],
   globalArgs: string[] = [],

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
@@ -7,8 +8,8 @@ import { describe, expect, it } from 'vitest'
 import { writeFileAtomic } from '../../support/atomic-file.ts'
 import type { Instance } from '../instance.ts'
 import { addInclude, hasInclude, removeBlock, removeInclude, replaceBlock } from './include.ts'
-import { quoteConfigArg, sanitizeAlias } from './sanitize.ts'
-import { renderBlock, type StanzaSettings } from './stanzas.ts'
+import { quoteConfigArg, quoteProxyArg, sanitizeAlias } from './sanitize.ts'
+import { proxyCommand, renderBlock, type StanzaSettings } from './stanzas.ts'
 
 const ourFile = '/home/u/.ssh/ssm-ssh/config'
 
@@ -114,10 +115,16 @@ describe('hostile names and tags', () => {
     }
     // words of a hostile name may survive as a harmless alias; no metacharacter does, and every
     // ProxyCommand is exactly ours
-    expect(text).not.toMatch(/[`$()';]/)
+    const ours = (l: string) => l.startsWith('  ProxyCommand ')
+    expect(
+      text
+        .split('\n')
+        .filter((l) => !ours(l))
+        .join('\n'),
+    ).not.toMatch(/[`$()';]/)
     const proxies = text.split('\n').filter((l) => l.includes('ProxyCommand '))
     expect(new Set(proxies)).toEqual(
-      new Set(['  ProxyCommand /usr/bin/node "/opt/my tools/ssm-ssh.mjs" proxy %h %p']),
+      new Set(["  ProxyCommand /usr/bin/node '/opt/my tools/ssm-ssh.mjs' proxy %h %p"]),
     )
     expect(text.split('\n').every((l) => l.length < 300)).toBe(true)
   })
@@ -136,5 +143,34 @@ describe('hostile names and tags', () => {
   it('quotes paths with spaces and doubles %', () => {
     expect(quoteConfigArg('/opt/a b/x%y')).toBe('"/opt/a b/x%%y"')
     expect(() => quoteConfigArg('a"b')).toThrow()
+  })
+})
+
+describe('ProxyCommand values are quoted for /bin/sh, not for ssh_config', () => {
+  // ssh expands %-tokens (%% → %), then runs `/bin/sh -c "exec <ProxyCommand>"`: do exactly that
+  // with a launcher that prints its argv, and check every word arrives as written and nothing ran.
+  it('$(…), backquotes, quotes, spaces and % in the install path, --profile and --region do not run', () => {
+    const dir = mkdtempSync(join(tmpdir(), "ssm ssh $(touch pwned) 'q' %d-"))
+    const script = join(dir, 'argv.sh')
+    writeFileSync(script, '#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done\n')
+    chmodSync(script, 0o755)
+    const canary = join(tmpdir(), `ssm-ssh-pwned-${process.pid}`)
+    const profile = `p$(touch ${canary})\`touch ${canary}\`'"x`
+    const region = 'eu-west-1; touch /tmp/x %n'
+    const line = proxyCommand({
+      executable: { node: '/bin/sh', script },
+      profile,
+      region,
+      aliasFormat: '{name}',
+      templates: { wildcard: '', host: '' },
+    })
+    const expanded = line.replace(/%(%|h|p)/g, (_, t: string) =>
+      t === '%' ? '%' : t === 'h' ? 'mi-0' : '22',
+    )
+    const argv = execFileSync('/bin/sh', ['-c', `exec ${expanded}`], { encoding: 'utf8' }).split('\n')
+    expect(argv.slice(0, -1)).toEqual(['proxy', '--profile', profile, '--region', region, 'mi-0', '22'])
+    expect(existsSync(canary)).toBe(false)
+    expect(existsSync(join(tmpdir(), 'pwned'))).toBe(false)
+    expect(() => quoteProxyArg('a\nb')).toThrow('cannot put')
   })
 })

@@ -1,7 +1,14 @@
 // The stanzas ssm-ssh writes: a wildcard block for ids, one alias block per instance, one per
 // declared hop. Pure: instances and settings in, text out (templates/ hold the shapes).
 import type { Instance } from '../instance.ts'
-import { quoteConfigArg, sanitizeAlias, sanitizeUser } from './sanitize.ts'
+import {
+  type Launcher,
+  launcherWords,
+  quoteConfigArg,
+  quoteProxyArg,
+  sanitizeAlias,
+  sanitizeUser,
+} from './sanitize.ts'
 
 export interface Hop {
   alias: string
@@ -13,8 +20,8 @@ export interface Hop {
 }
 
 export interface StanzaSettings {
-  /** node + our CLI script, absolute */
-  executable: { node: string; script: string }
+  /** node + our CLI script, absolute, or the installed command */
+  executable: Launcher
   profile?: string
   region?: string
   user?: string
@@ -39,13 +46,13 @@ export interface AliasReport {
 }
 
 export function proxyCommand(s: StanzaSettings, via?: string): string {
-  const args = [s.executable.node, s.executable.script, 'proxy']
+  const args = [...launcherWords(s.executable), 'proxy']
   if (s.profile) args.push('--profile', s.profile)
   if (s.region) args.push('--region', s.region)
   if (via) args.push('--via', via)
   if (s.pushKey && !via) args.push('--ssh-dir', s.pushKey.sshDir)
   const push = s.pushKey && !via ? ' --push-key --user %r' : ''
-  return `${args.map(quoteConfigArg).join(' ')}${push} %h %p`
+  return `${args.map(quoteProxyArg).join(' ')}${push} %h %p`
 }
 
 /** alias → instance, deterministic: sorted by id; duplicates get the id's last 6 characters. */
