@@ -4,7 +4,7 @@ import { createWriteStream, realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Context } from './cli/command.ts'
 import { commands } from './cli/commands.ts'
-import { splitArgv } from './cli/global-flags.ts'
+import { ownArgs, splitArgv, usageErrorOf } from './cli/global-flags.ts'
 import { formatHelp } from './cli/help.ts'
 import { quietAwsSdk } from './support/env.ts'
 import { CliError, exitCodeOf, UsageError } from './support/errors.ts'
@@ -56,7 +56,9 @@ async function main(argv: string[]): Promise<number> {
   try {
     const { global, command, rest } = splitArgv(argv, process.env)
     debug = global.debug
-    if (command === 'version' || (rest.includes('--version') && command === undefined)) {
+    const own = ownArgs(rest)
+    const asksVersion = own.includes('--version') || own.includes('-V')
+    if (command === 'version' || (asksVersion && command === undefined)) {
       io.stdout.write(`${VERSION}\n`)
       return 0
     }
@@ -64,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
       const topic = command === 'help' ? rest[0] : undefined
       const entry = topic === undefined ? undefined : commands[topic]
       io.stdout.write(formatHelp(entry === undefined ? undefined : await entry.load()))
-      if (command === undefined && !rest.includes('--help') && !rest.includes('-h')) return 2
+      if (command === undefined && !own.includes('--help') && !own.includes('-h')) return 2
       return 0
     }
     const entry = commands[command]
@@ -72,7 +74,10 @@ async function main(argv: string[]): Promise<number> {
       throw new UsageError(`unknown command "${command}"`, { hint: 'ssm-ssh help lists the commands' })
     }
     const cmd = await entry.load()
-    if (rest.includes('--help') || rest.includes('-h')) {
+    // for ssh, -h and --help after its first non-option are ssh's (or the remote command's)
+    const firstWord = own.findIndex((a) => !a.startsWith('-'))
+    const helpArgs = command === 'ssh' && firstWord !== -1 ? own.slice(0, firstWord) : own
+    if (helpArgs.includes('--help') || helpArgs.includes('-h')) {
       io.stdout.write(formatHelp(cmd))
       return 0
     }
@@ -109,7 +114,12 @@ async function main(argv: string[]): Promise<number> {
       paths: resolvePaths(process.env),
       executable: { node: process.execPath, script: entryScript() },
     }
-    const options = cmd.parse(rest)
+    let options: unknown
+    try {
+      options = cmd.parse(rest)
+    } catch (error) {
+      throw usageErrorOf(error, command) ?? error
+    }
     // --log-file lines are written asynchronously: flush them before we exit, whatever happens
     const code = await cmd
       .run(options, ctx)
