@@ -292,7 +292,7 @@ async function openTunnel(t: Tunnel, target: Target, clients: AwsClients, ctx: C
     })
   } catch (error) {
     throw error instanceof TargetError
-      ? await explainNotConnected(error, target.id, t.documentName, clients)
+      ? await explainNotConnected(error, target.id, t.documentName, clients, ctx.now())
       : error
   }
   t.sessionId = ticket.sessionId

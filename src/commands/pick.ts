@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util'
 import type { Command } from '../cli/command.ts'
 import { UsageError } from '../support/errors.ts'
+import { ago } from '../support/time.ts'
 import { globalProxyArgs } from './aws-context.ts'
 
 export interface PickOptions {
@@ -79,7 +80,7 @@ export const pick: Command<PickOptions> = {
     }
     if (choice.pingStatus !== 'Online')
       ctx.log.warn(
-        `${choice.name || choice.id} was last seen ${choice.lastPing?.toISOString() ?? 'never'} (${choice.pingStatus}); trying anyway`,
+        `${choice.name || choice.id} was last seen ${ago(choice.lastPing, ctx.now(), 'never')} (${choice.pingStatus}); trying anyway`,
       )
     const { runSsh } = await import('../ssh/run-ssh.ts')
     return runSsh(

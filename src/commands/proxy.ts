@@ -206,7 +206,7 @@ async function runProxy(options: ProxyOptions, ctx: Context): Promise<number> {
     ticket = await startSession(clients, { target, documentName, parameters, reason })
   } catch (error) {
     if (error instanceof TargetError && (error.cause as Error | undefined)?.name === 'TargetNotConnected') {
-      throw await explainNotConnected(error, target, documentName, clients)
+      throw await explainNotConnected(error, target, documentName, clients, ctx.now())
     }
     throw error
   }

@@ -6,6 +6,7 @@ import type { Context } from '../cli/command.ts'
 import type { Instance } from '../domain/instance.ts'
 import { INSTANCE_ID } from '../domain/resolve.ts'
 import { type CliError, TargetError, UsageError } from '../support/errors.ts'
+import { ago } from '../support/time.ts'
 import { compareVersions } from '../support/version-compare.ts'
 import type { PickerConfig } from '../ui/picker.ts'
 import { fleetSourceFor } from './aws-context.ts'
@@ -69,6 +70,7 @@ export async function explainNotConnected(
   id: string,
   documentName: string,
   clients: AwsClients,
+  now: Date = new Date(),
 ): Promise<CliError> {
   const { describeInstance } = await import('../aws/instances.ts')
   const info = await describeInstance(clients, id).catch(() => undefined)
@@ -84,7 +86,7 @@ export async function explainNotConnected(
   }
   if (info && info.pingStatus !== 'Online') {
     return new TargetError(
-      `${id} is offline (${info.pingStatus}, last ping ${info.lastPing?.toISOString() ?? 'never'})`,
+      `${id} is offline (${info.pingStatus}, last ping ${ago(info.lastPing, now, 'never')})`,
       { hint: 'power it on or check its network and SSM agent', cause: error },
     )
   }

@@ -65,3 +65,20 @@ describe('requireTarget', () => {
     expect(requireTarget('pi-kitchen', fleet, now).id).toBe('mi-00000000000000001')
   })
 })
+
+describe('a name that equals another instance’s IP is ambiguous (the name used to win)', () => {
+  it('reports both, not the first rule’s instance', () => {
+    const tricky = [
+      inst('mi-00000000000000001', '10.0.0.2', { ipAddress: '10.0.0.1' }),
+      inst('mi-00000000000000002', 'pi-garage', { ipAddress: '10.0.0.2' }),
+    ]
+    const r = resolveTarget('10.0.0.2', tricky)
+    expect(r.kind).toBe('ambiguous')
+    if (r.kind !== 'ambiguous') return
+    expect(r.candidates.map((c) => c.id).sort()).toEqual(['mi-00000000000000001', 'mi-00000000000000002'])
+    expect(r.rule).toBe('name, computer name or IP address')
+    expect(() => requireTarget('10.0.0.2', tricky, now)).toThrow(/matches 2 instances/)
+    // a name that is also its own instance's host name is no conflict
+    expect(resolveTarget('pi-garage', tricky)).toMatchObject({ kind: 'found', rule: 'name' })
+  })
+})

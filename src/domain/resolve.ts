@@ -11,26 +11,41 @@ export type Resolution =
   | { kind: 'ambiguous'; candidates: Instance[]; rule: string; clones: boolean }
   | { kind: 'none' }
 
-/** Rules in order: id, exact Name, ComputerName (with or without domain), IP, tag:Key=Value. */
+/**
+ * Rules in order: id, exact Name, ComputerName (with or without domain), IP, tag:Key=Value. Name,
+ * ComputerName and IP are one namespace to the person typing: a name that is also another
+ * instance's IP (or host name) is ambiguous, not the first rule's.
+ */
 export function resolveTarget(query: string, instances: Instance[]): Resolution {
+  const byId = instances.filter((i) => i.id === query)
+  if (byId.length === 1) return { kind: 'found', instance: byId[0] as Instance, rule: 'id' }
   const rules: Array<[string, (i: Instance) => boolean]> = [
-    ['id', (i) => i.id === query],
     ['name', (i) => i.name === query],
     ['computer name', (i) => i.computerName === query || i.computerName.split('.')[0] === query],
     ['IP address', (i) => i.ipAddress === query],
   ]
   const tag = /^tag:([^=]+)=(.*)$/.exec(query)
   if (tag) rules.push([`tag ${tag[1]}`, (i) => i.tags[tag[1] as string] === tag[2]])
-  for (const [rule, test] of rules) {
-    const hits = instances.filter(test)
-    if (hits.length === 1) return { kind: 'found', instance: hits[0] as Instance, rule }
-    if (hits.length > 1) {
-      const first = hits[0] as Instance
-      const clones = hits.every((h) => h.computerName === first.computerName && h.name === first.name)
-      return { kind: 'ambiguous', candidates: hits, rule, clones }
-    }
+  const hitsOf = rules.map(([rule, test]) => [rule, instances.filter(test)] as const)
+  const first = hitsOf.find(([, hits]) => hits.length > 0)
+  if (!first) return { kind: 'none' }
+  const [rule, hits] = first
+  if (hits.length > 1) {
+    const one = hits[0] as Instance
+    const clones = hits.every((h) => h.computerName === one.computerName && h.name === one.name)
+    return { kind: 'ambiguous', candidates: hits, rule, clones }
   }
-  return { kind: 'none' }
+  const others = new Map<string, Instance>()
+  for (const [otherRule, otherHits] of hitsOf.slice(0, 3))
+    if (otherRule !== rule) for (const h of otherHits) if (h.id !== hits[0]?.id) others.set(h.id, h)
+  if (others.size > 0)
+    return {
+      kind: 'ambiguous',
+      candidates: [hits[0] as Instance, ...others.values()],
+      rule: 'name, computer name or IP address',
+      clones: false,
+    }
+  return { kind: 'found', instance: hits[0] as Instance, rule }
 }
 
 /** The one instance `query` names, online; otherwise a TargetError that lists what was found. */
