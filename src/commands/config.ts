@@ -50,7 +50,8 @@ export function parse(argv: string[]): ConfigOptions {
     aliasFormat: values['alias-format'] ?? '{name}',
     pushKey: values['push-key'] ?? false,
     ...(values['ssh-dir'] ? { sshDir: values['ssh-dir'] } : {}),
-    ...(values.user ? { user: values.user } : {}),
+    // add-host's --user is that hop's login, never the instances' (it reached every stanza)
+    ...(values.user && sub !== 'add-host' ? { user: values.user } : {}),
   }
   if (values.user !== undefined && !/^[a-z_][a-z0-9_-]{0,31}$/i.test(values.user))
     throw new UsageError(`--user ${values.user} is not a login name`, { hint: 'e.g. --user pi' })

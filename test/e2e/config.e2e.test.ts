@@ -140,6 +140,31 @@ describe('ssm-ssh config', () => {
     }
   })
 
+  it('config add-host … --user admin gives admin to that hop only (it wrote User admin into every instance stanza)', async () => {
+    const r = await run(
+      'config',
+      'add-host',
+      'lab-printer',
+      '--via',
+      'pi-gateway',
+      '--host',
+      '10.20.0.10',
+      '--user',
+      'admin',
+      '--ssh-dir',
+      sshDir,
+    )
+    expect(r.exitCode, r.stderr).toBe(0)
+    const ours = readFileSync(join(sshDir, 'ssm-ssh', 'config'), 'utf8')
+    expect(ours.match(/^ {2}User admin$/gm)).toHaveLength(3) // lab-printer, lab-nas, lab-vault
+    const g = await execa('ssh', ['-F', join(sshDir, 'config'), '-G', 'pi-kitchen'], { env, extendEnv: false })
+    expect(g.stdout).not.toContain('user admin')
+    expect((await ssh('lab-printer', 'echo printer')).stdout).toBe('printer\n')
+    expect((await ssh('pi@pi-kitchen', 'echo kitchen')).stdout).toBe('kitchen\n')
+    // the instances' own user comes back with the next plain run
+    expect((await run('config', '--ssh-dir', sshDir, '--user', 'pi')).exitCode).toBe(0)
+  })
+
   it('a second run changes nothing (--check is clean) and --remove restores the user’s file', async () => {
     expect((await run('config', '--ssh-dir', sshDir, '--user', 'pi', '--check')).exitCode).toBe(0)
     const r = await run('config', '--ssh-dir', sshDir, '--remove')
