@@ -1,5 +1,7 @@
 // Session Manager session lifecycle: StartSession / ResumeSession / TerminateSession, through
 // clients.ssmCall rather than SSMClient: these are proxy's hot path (ssm-rpc.ts says why).
+
+import { SessionGoneError } from '../support/errors.ts'
 import type { AwsClients } from './clients.ts'
 import { translateAwsError } from './errors.ts'
 
@@ -50,10 +52,11 @@ export async function resumeSession(clients: AwsClients, sessionId: string): Pro
       TokenValue?: string
       StreamUrl?: string
     }
-    if (!out.TokenValue || !out.StreamUrl)
-      throw new Error('ResumeSession answered without TokenValue or StreamUrl')
+    // the plugin's reading of an empty token: the session is over on the service ("Session … timed out")
+    if (!out.TokenValue || !out.StreamUrl) throw sessionGone(sessionId)
     return { sessionId, tokenValue: out.TokenValue, streamUrl: out.StreamUrl }
   } catch (error) {
+    if ((error as { name?: string }).name === 'DoesNotExistException') throw sessionGone(sessionId, error)
     throw translateAwsError(error, { operation: `ResumeSession ${sessionId}` })
   }
 }
@@ -64,4 +67,11 @@ export async function terminateSession(clients: AwsClients, sessionId: string): 
   } catch (error) {
     throw translateAwsError(error, { operation: `TerminateSession ${sessionId}` })
   }
+}
+
+function sessionGone(sessionId: string, cause?: unknown): SessionGoneError {
+  return new SessionGoneError(`session ${sessionId} timed out: the service no longer resumes it`, {
+    hint: 'connect again (an idle session ends after the idle timeout of the Session Manager preferences)',
+    ...(cause === undefined ? {} : { cause }),
+  })
 }

@@ -315,18 +315,29 @@ describe('chunk (§9)', () => {
 })
 
 describe('ReliableStream client recovery helpers', () => {
-  it('allDueForResend resends every overdue message once per RTO; resendAll everything at once', () => {
+  it('someDueForResend resends overdue messages once per RTO, oldest first; resendAll everything at once', () => {
     let t = 1_700_000_000_000
     const s = new ReliableStream({ now: () => t, outgoingType: 'input_stream_data' })
     const a = s.send(1, Buffer.from('a'))
     t += 50
     const b = s.send(1, Buffer.from('b'))
     t += 160 // a is 210 ms old (> 200 ms RTO), b 160 ms
-    expect(s.allDueForResend()).toEqual([a])
+    expect(s.someDueForResend(8)).toEqual([a])
     t += 60 // b is 220 ms old now, a was just resent
-    expect(s.allDueForResend()).toEqual([b])
+    expect(s.someDueForResend(8)).toEqual([b])
     expect(s.resendAll()).toEqual([a, b])
-    expect(s.allDueForResend()).toEqual([])
+    expect(s.someDueForResend(8)).toEqual([])
+  })
+})
+
+describe('the client resends the oldest overdue frames, a few a tick, not every overdue frame (up to 512 duplicates a second when acks stall)', () => {
+  it('with 512 frames overdue, one tick resends the 8 oldest', () => {
+    let t = 1_700_000_000_000
+    const s = new ReliableStream({ now: () => t, outgoingType: 'input_stream_data' })
+    const frames = Array.from({ length: 512 }, (_, i) => s.send(1, Buffer.from([i & 255])))
+    t += 10_000
+    expect(s.someDueForResend(8)).toEqual(frames.slice(0, 8))
+    expect(s.someDueForResend(8)).toEqual(frames.slice(8, 16))
   })
 })
 

@@ -171,14 +171,17 @@ export class ReliableStream {
   }
 
   /**
-   * Every unacked message whose RTO has elapsed, oldest first, timers restarted. ssm-ssh's client uses
-   * this instead of dueForResend: with many messages in flight, resending only the oldest per RTO (what
-   * the plugin and agent do, §6.3) turns a few lost frames into seconds of stall.
+   * Unacked messages whose RTO has elapsed, oldest first, timers restarted, at most `limit` of them.
+   * The agent and the plugin resend only the oldest (§6.3); ssm-ssh's client allows a small burst, so
+   * a few frames lost in one window come back together instead of one per RTO, without resending
+   * the whole window each tick when acks stall (that flooded a faulty link with hundreds of
+   * duplicates a second).
    */
-  allDueForResend(): Buffer[] {
+  someDueForResend(limit: number): Buffer[] {
     const now = this.#now()
     const due: Buffer[] = []
     for (const entry of this.#outgoing.values()) {
+      if (due.length >= limit) break
       if (now - entry.lastSentTime <= this.#rto) continue
       if (entry.resendAttempts >= this.#maxResendAttempts)
         throw new ResendLimitError(entry.sequenceNumber, entry.resendAttempts)

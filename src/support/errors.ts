@@ -36,6 +36,9 @@ export class SessionError extends CliError {
   override readonly exitCode = 5
 }
 
+/** The service will not resume this session (no token, or no such session): trying again cannot help. */
+export class SessionGoneError extends SessionError {}
+
 /** Ctrl-C or Esc: 128 + SIGINT, as shells report it. */
 export class CancelledError extends CliError {
   override readonly exitCode = 130

@@ -2,7 +2,7 @@
 import { EventEmitter } from 'node:events'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { FlagCode, MessageType, PayloadType } from '../protocol/constants.ts'
-import { type ClientMessage, decodeMessage } from '../protocol/message.ts'
+import { type ClientMessage, decodeMessage, encodeMessage } from '../protocol/message.ts'
 import {
   encodeAcknowledge,
   encodeChannelClosed,
@@ -13,7 +13,7 @@ import {
   parseOpenDataChannelInput,
 } from '../protocol/payloads.ts'
 import { ReliableStream } from '../protocol/stream.ts'
-import { SessionError } from '../support/errors.ts'
+import { SessionError, SessionGoneError } from '../support/errors.ts'
 import { silentLog } from '../support/log.ts'
 import { DataChannelSession } from './data-channel-session.ts'
 import type { WebSocketLike } from './websocket.ts'
@@ -268,5 +268,83 @@ describe('DataChannelSession', () => {
     ws.drop(1008, 'invalid token')
     expect(await closed).toMatch(/refused the data channel: invalid token/)
     expect(sockets).toHaveLength(1)
+  })
+
+  it('pause_publication does not stop our sending (a lost start_publication stalled the session for good)', async () => {
+    const { session, ws } = await openedSession()
+    ws.emit(
+      'message',
+      encodeMessage({
+        messageType: MessageType.PausePublication,
+        sequenceNumber: 0,
+        flags: 0,
+        payloadType: 0,
+        payload: Buffer.alloc(0),
+      }),
+      true,
+    )
+    session.write(Buffer.from('still-sending'))
+    const data = ws.frames().filter((f) => f.payloadType === PayloadType.Output)
+    expect(data.map((f) => f.payload.toString())).toEqual(['still-sending'])
+  })
+
+  it('ResumeSession without a token ends at once: "timed out", not six retries and "could not resume"', async () => {
+    const session = new DataChannelSession({
+      streamUrl: 'ws://127.0.0.1/v1/data-channel/s-1',
+      tokenValue: 'T1',
+      sessionId: 's-1',
+      clientVersion: '1.2.764.0',
+      log: silentLog,
+      resume: async () => {
+        resumes++
+        throw new SessionGoneError('session s-1 timed out: the service no longer resumes it')
+      },
+      connect: async () => {
+        const s = new FakeSocket()
+        sockets.push(s)
+        return s as unknown as WebSocketLike
+      },
+    })
+    const agent = makeAgent()
+    const opening = session.open()
+    await vi.advanceTimersByTimeAsync(0)
+    const ws = sockets[0]!
+    ws.emit('message', agent.handshake(), true)
+    ws.emit('message', agent.complete(), true)
+    await opening
+    const closed = new Promise<string | undefined>((r) => session.once('close', r))
+    ws.drop()
+    await vi.advanceTimersByTimeAsync(10)
+    expect(await closed).toMatch(/timed out/)
+    expect(resumes).toBe(1)
+  })
+
+  it('a ResumeSession that never answers gives up in under a minute (a black-holed endpoint took ~165 s)', async () => {
+    const session = new DataChannelSession({
+      streamUrl: 'ws://127.0.0.1/v1/data-channel/s-1',
+      tokenValue: 'T1',
+      sessionId: 's-1',
+      clientVersion: '1.2.764.0',
+      log: silentLog,
+      resume: () => new Promise(() => {}),
+      connect: async () => {
+        const s = new FakeSocket()
+        sockets.push(s)
+        return s as unknown as WebSocketLike
+      },
+    })
+    const agent = makeAgent()
+    const opening = session.open()
+    await vi.advanceTimersByTimeAsync(0)
+    sockets[0]!.emit('message', agent.handshake(), true)
+    sockets[0]!.emit('message', agent.complete(), true)
+    await opening
+    let reason: string | undefined
+    session.once('close', (r) => {
+      reason = r
+    })
+    sockets[0]!.drop()
+    await vi.advanceTimersByTimeAsync(59_000)
+    expect(reason).toMatch(/could not resume it \(ResumeSession did not answer in 8 s\)/)
   })
 })

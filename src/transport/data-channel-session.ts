@@ -25,7 +25,7 @@ import {
 } from '../protocol/payloads.ts'
 import { type PortMode, portSessionMode } from '../protocol/port-mode.ts'
 import { chunk, ReliableStream } from '../protocol/stream.ts'
-import { SessionError } from '../support/errors.ts'
+import { SessionError, SessionGoneError } from '../support/errors.ts'
 import type { Log } from '../support/log.ts'
 import { dialWebSocket, type WebSocketLike } from './websocket.ts'
 
@@ -34,6 +34,18 @@ export const WINDOW_MESSAGES = 512
 /** A socket that answers no ping for this long is dead: reconnect instead of hanging like the plugin. */
 const PING_INTERVAL_MS = 10_000
 const RECONNECT_ATTEMPTS = 6
+/** Overdue frames resent per 100 ms tick at most, oldest first (the agent and plugin: one). */
+const RESEND_BURST = 8
+/** One ResumeSession call, at most: a black-holed endpoint must not hold each attempt for the SDK's minutes. */
+const RESUME_CALL_MS = 8_000
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer in ${ms / 1000} s`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
 
 export interface SessionOptions {
   streamUrl: string
@@ -79,7 +91,6 @@ export class DataChannelSession extends EventEmitter<{
   readonly #clientId = randomUUID()
   #ws: WebSocketLike | undefined
   #state: State = 'idle'
-  #paused = false
   /** our reader (ssh, through stdout) is behind: the socket is not read until it catches up */
   #readingHeld = false
   #wantDrain = false
@@ -215,7 +226,7 @@ export class DataChannelSession extends EventEmitter<{
 
   #sendStream(payloadType: number, payload: Uint8Array): void {
     const frame = this.#stream.send(payloadType, payload)
-    if (!this.#paused) this.#ws?.send(frame)
+    this.#ws?.send(frame)
   }
 
   async #attach(): Promise<void> {
@@ -307,12 +318,10 @@ export class DataChannelSession extends EventEmitter<{
         this.#finish(output === '' ? undefined : output)
         return
       }
+      // pause_publication / start_publication: ignored, as the plugin ignores them. Pausing until a
+      // start that may never come (the agent clears its pause on any message) could stall forever.
       case MessageType.PausePublication:
-        this.#paused = true
-        return
       case MessageType.StartPublication:
-        this.#paused = false
-        for (const frame of this.#stream.resendAll()) this.#ws?.send(frame)
         return
       default:
         return
@@ -383,9 +392,9 @@ export class DataChannelSession extends EventEmitter<{
   }
 
   #onTick(): void {
-    if (this.#state === 'closed' || this.#state === 'reconnecting' || this.#paused || !this.#ws) return
+    if (this.#state === 'closed' || this.#state === 'reconnecting' || !this.#ws) return
     try {
-      for (const frame of this.#stream.allDueForResend()) this.#ws.send(frame)
+      for (const frame of this.#stream.someDueForResend(RESEND_BURST)) this.#ws.send(frame)
     } catch (error) {
       this.#fail(
         new SessionError(`the agent stopped acknowledging (${(error as Error).message})`, {
@@ -423,7 +432,7 @@ export class DataChannelSession extends EventEmitter<{
     for (let attempt = 0; attempt < RECONNECT_ATTEMPTS && this.#state === 'reconnecting'; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** attempt)))
       try {
-        const ticket = await this.#opts.resume()
+        const ticket = await withTimeout(this.#opts.resume(), RESUME_CALL_MS, 'ResumeSession')
         this.#streamUrl = ticket.streamUrl
         this.#token = ticket.tokenValue
         await this.#attach()
@@ -435,6 +444,7 @@ export class DataChannelSession extends EventEmitter<{
       } catch (error) {
         lastError = error
         this.#opts.log.verbose(`resume attempt ${attempt + 1} failed: ${(error as Error).message}`)
+        if (error instanceof SessionGoneError) break
       }
     }
     if (this.#state === 'reconnecting') {
@@ -444,7 +454,7 @@ export class DataChannelSession extends EventEmitter<{
           : new SessionError(
               `lost the data channel and could not resume it (${(lastError as Error)?.message ?? 'unknown'})`,
               {
-                hint: 'the network dropped for too long; connect again',
+                hint: 'the SSM endpoint or the data channel could not be reached for too long (your network or proxy, not the instance); connect again',
                 cause: lastError,
               },
             ),
