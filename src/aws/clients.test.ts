@@ -86,6 +86,21 @@ describe('AwsClients: region, endpoint and credentials without SSMClient', () =>
       expect(await clients.region()).toBe('eu-north-1')
       expect(await clients.endpoint()).toBe('http://127.0.0.1:4588')
     })
+    // --profile P (no AWS_PROFILE) takes P's endpoint_url and its services section (the SDK's own
+    // lookup reads AWS_PROFILE's only, so --profile lost it)
+    // (a file of its own: the SDK caches what it parsed of each path)
+    const profiles = join(dir, 'aws-config-profiles')
+    await writeFile(
+      profiles,
+      '[profile lab]\nregion = eu-north-1\nendpoint_url = http://127.0.0.1:4588\n[profile vpc]\nregion = eu-west-1\nservices = vpce\n[services vpce]\nssm =\n  endpoint_url = https://vpce-1.ssm.eu-west-1.vpce.amazonaws.com\n[profile off]\nregion = eu-west-1\nendpoint_url = http://127.0.0.1:4599\nignore_configured_endpoint_urls = true\n',
+    )
+    await cleanEnv({ AWS_CONFIG_FILE: profiles }, async () => {
+      expect(await createAwsClients({ profile: 'lab' }).endpoint()).toBe('http://127.0.0.1:4588')
+      expect(await createAwsClients({ profile: 'vpc' }).endpoint()).toBe(
+        'https://vpce-1.ssm.eu-west-1.vpce.amazonaws.com',
+      )
+      expect(await createAwsClients({ profile: 'off' }).endpoint()).toBeUndefined()
+    })
     // --endpoint-url wins over the environment
     await cleanEnv({ AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' }, async () => {
       expect(await createAwsClients({ endpoint: 'http://127.0.0.1:9999' }).endpoint()).toBe(

@@ -76,16 +76,25 @@ export function createAwsClients(settings: AwsSettings): AwsClients {
     )
     return target
   }
+  /** The SDK client's settings for `service`, with --profile's endpoint_url, which the SDK itself misses. */
+  const configFor = async (service: string) => {
+    if (!settings.profile || settings.endpoint) return commonConfig(settings)
+    const { profileEndpoint } = await import('./ssm-target.ts')
+    const endpoint = await profileEndpoint(settings.profile, service)
+    return commonConfig(endpoint ? { ...settings, endpoint } : settings)
+  }
   const getSsm = () => {
-    ssm ??= import('./sdk/ssm.ts').then(({ SSMClient }) => new SSMClient(commonConfig(settings)))
+    ssm ??= Promise.all([import('./sdk/ssm.ts'), configFor('ssm')]).then(
+      ([{ SSMClient }, config]) => new SSMClient(config),
+    )
     return ssm
   }
   return {
     settings,
     ssm: getSsm,
     eic: () => {
-      eic ??= import('./sdk/eic.ts').then(
-        ({ EC2InstanceConnectClient }) => new EC2InstanceConnectClient(commonConfig(settings)),
+      eic ??= Promise.all([import('./sdk/eic.ts'), configFor('ec2_instance_connect')]).then(
+        ([{ EC2InstanceConnectClient }, config]) => new EC2InstanceConnectClient(config),
       )
       return eic
     },
@@ -94,9 +103,10 @@ export function createAwsClients(settings: AwsSettings): AwsClients {
       return (await call)(operation, input)
     },
     ec2: () => {
-      ec2 ??= import('./sdk/ec2-chunk.ts')
-        .then(({ loadEc2Sdk }) => loadEc2Sdk())
-        .then(({ EC2Client }) => new EC2Client(commonConfig(settings)))
+      ec2 ??= Promise.all([
+        import('./sdk/ec2-chunk.ts').then(({ loadEc2Sdk }) => loadEc2Sdk()),
+        configFor('ec2'),
+      ]).then(([{ EC2Client }, config]) => new EC2Client(config))
       return ec2
     },
     region: getRegion,

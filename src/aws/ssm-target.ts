@@ -35,9 +35,57 @@ export async function resolveRegion(settings: AwsSettings): Promise<string> {
   return loadConfig(NODE_REGION_CONFIG_OPTIONS, { ...NODE_REGION_CONFIG_FILE_OPTIONS, ...loader })()
 }
 
+/**
+ * The SDK's sources of a configured endpoint for one service: AWS_ENDPOINT_URL_<SERVICE>,
+ * AWS_ENDPOINT_URL, the profile's services section (`<service> = endpoint_url = …`), the profile's
+ * endpoint_url. `service` as the SDK spells its id for these: 'ssm', 'ec2', 'ec2_instance_connect'.
+ */
+function endpointUrlSelectors(service: string) {
+  const env = `AWS_ENDPOINT_URL_${service.toUpperCase()}`
+  return {
+    environmentVariableSelector: (e: Record<string, string | undefined>) =>
+      e[env] || e.AWS_ENDPOINT_URL || undefined,
+    configFileSelector: (
+      profile: Record<string, string | undefined>,
+      config?: Record<string, Record<string, string | undefined>>,
+    ) =>
+      (profile.services
+        ? config?.[`services.${profile.services}`]?.[`${service}.endpoint_url`]
+        : undefined) ||
+      profile.endpoint_url ||
+      undefined,
+    default: undefined,
+  }
+}
+const IGNORE_CONFIGURED_ENDPOINTS = {
+  environmentVariableSelector: (env: Record<string, string | undefined>) =>
+    env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS === undefined
+      ? undefined
+      : env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS === 'true',
+  configFileSelector: (profile: Record<string, string | undefined>) =>
+    profile.ignore_configured_endpoint_urls === undefined
+      ? undefined
+      : profile.ignore_configured_endpoint_urls === 'true',
+  default: false,
+}
+
+/**
+ * The configured endpoint of a named profile for a service: the SDK's own lookup reads only
+ * AWS_PROFILE's, so `--profile P` lost P's endpoint_url (VPC-endpoint set-ups then went to the
+ * public endpoint).
+ */
+export async function profileEndpoint(profile: string, service: string): Promise<string | undefined> {
+  if (await loadConfig(IGNORE_CONFIGURED_ENDPOINTS as never, { profile })()) return undefined
+  return loadConfig(endpointUrlSelectors(service) as never, { profile })() as Promise<string | undefined>
+}
+
 export async function resolveSsmTarget(settings: AwsSettings): Promise<SsmTarget> {
   const loader = settings.profile ? { profile: settings.profile } : {}
   const region = await resolveRegion(settings)
+  if (settings.profile && !settings.endpoint) {
+    const endpoint = await profileEndpoint(settings.profile, 'ssm')
+    if (endpoint) settings = { ...settings, endpoint }
+  }
   // The same resolution SSMClient's runtime config and endpoint middleware do (see their sources).
   const config = resolveEndpointConfig({
     serviceId: 'SSM',

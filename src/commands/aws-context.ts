@@ -27,5 +27,7 @@ export function globalProxyArgs(ctx: Context): string[] {
   return [
     ...(ctx.global.profile ? ['--profile', ctx.global.profile] : []),
     ...(ctx.global.region ? ['--region', ctx.global.region] : []),
+    // names resolve through this endpoint: the session must go there too
+    ...(ctx.global.endpoint ? ['--endpoint-url', ctx.global.endpoint] : []),
   ]
 }

@@ -139,7 +139,9 @@ async function run(options: ConfigOptions, ctx: Context): Promise<number> {
   const sshDir = resolve(options.sshDir ?? ctx.paths.sshDir)
   const userFile = join(sshDir, 'config')
   const ourFile = join(sshDir, 'ssm-ssh', 'config')
-  const scope = `profile=${ctx.global.profile ?? ctx.env.AWS_PROFILE ?? 'default'} region=${ctx.global.region ?? ctx.env.AWS_REGION ?? ctx.env.AWS_DEFAULT_REGION ?? 'default'}`
+  const profile = ctx.global.profile ?? (ctx.env.AWS_PROFILE || undefined)
+  const region = ctx.global.region ?? (ctx.env.AWS_REGION || ctx.env.AWS_DEFAULT_REGION || undefined)
+  const scope = `profile=${profile ?? 'default'} region=${region ?? 'default'}`
 
   if (options.action === 'add-host' && options.hop) {
     const hops = (await readHops(ctx.paths.stateDir)).filter((h) => h.alias !== options.hop?.alias)
@@ -205,8 +207,10 @@ async function run(options: ConfigOptions, ctx: Context): Promise<number> {
         }
       : {}),
     executable: withInstalledCommand(ctx),
-    ...(ctx.global.profile ? { profile: ctx.global.profile } : {}),
-    ...(ctx.global.region ? { region: ctx.global.region } : {}),
+    // what the block is labelled with (flag, else AWS_PROFILE / AWS_REGION) is what its sessions use
+    ...(profile ? { profile } : {}),
+    ...(region ? { region } : {}),
+    ...(ctx.global.endpoint ? { endpoint: ctx.global.endpoint } : {}),
     ...(options.user ? { user: options.user } : {}),
     aliasFormat: options.aliasFormat,
     templates: await templates(),

@@ -95,7 +95,7 @@ describe('the CLI as a new user meets it', () => {
     const r = await run(['config', '--ssh-dir', sshDir, '--user', 'pi'], env)
     expect(r.exitCode, r.stderr).toBe(0)
     const ours = readFileSync(join(sshDir, 'ssm-ssh', 'config'), 'utf8')
-    expect(ours).toContain(`ProxyCommand ${prefix}/bin/ssm-ssh proxy %h %p`)
+    expect(ours).toContain(`ProxyCommand ${prefix}/bin/ssm-ssh proxy --region eu-west-1 %h %p`)
     expect(ours).not.toContain(process.execPath)
     const ssh = await execa(
       'ssh',

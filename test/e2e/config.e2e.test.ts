@@ -93,7 +93,8 @@ describe('ssm-ssh config', () => {
     expect(g.stdout).toContain(`hostname ${id}`)
     expect(g.stdout).toContain(`hostkeyalias ${id}`)
     expect(g.stdout).toContain(`user ${user}`)
-    expect(g.stdout).toMatch(/proxycommand .*ssm-ssh.mjs"? proxy %h %p/)
+    // the region the block is labelled with (AWS_REGION here) is the stanza's too
+    expect(g.stdout).toMatch(/proxycommand .*ssm-ssh.mjs'? proxy --region eu-west-1 %h %p/)
     const r = await ssh(target, 'echo ok')
     expect(r.stdout).toBe('ok\n')
   })
@@ -157,7 +158,10 @@ describe('ssm-ssh config', () => {
     expect(r.exitCode, r.stderr).toBe(0)
     const ours = readFileSync(join(sshDir, 'ssm-ssh', 'config'), 'utf8')
     expect(ours.match(/^ {2}User admin$/gm)).toHaveLength(3) // lab-printer, lab-nas, lab-vault
-    const g = await execa('ssh', ['-F', join(sshDir, 'config'), '-G', 'pi-kitchen'], { env, extendEnv: false })
+    const g = await execa('ssh', ['-F', join(sshDir, 'config'), '-G', 'pi-kitchen'], {
+      env,
+      extendEnv: false,
+    })
     expect(g.stdout).not.toContain('user admin')
     expect((await ssh('lab-printer', 'echo printer')).stdout).toBe('printer\n')
     expect((await ssh('pi@pi-kitchen', 'echo kitchen')).stdout).toBe('kitchen\n')
@@ -195,7 +199,9 @@ describe('ssm-ssh config --push-key (one step for fresh instances)', () => {
     const g = await execa('ssh', ['-F', join(sshDir, 'config'), '-G', 'pi-attic'], { env, extendEnv: false })
     expect(g.stdout).toContain('stricthostkeychecking true')
     expect(g.stdout).toContain(`userknownhostsfile ${join(sshDir, 'ssm-ssh', 'known_hosts')}`)
-    expect(g.stdout).toMatch(/proxycommand .* proxy --ssh-dir .* --push-key --user %r %h %p/)
+    expect(g.stdout).toMatch(
+      /proxycommand .* proxy --region eu-west-1 --ssh-dir .* --push-key --user %r %h %p/,
+    )
     const ssh = await execa('ssh', ['-F', join(sshDir, 'config'), 'pi-attic', 'echo one-step'], {
       env,
       extendEnv: false,

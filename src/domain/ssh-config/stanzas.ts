@@ -24,6 +24,8 @@ export interface StanzaSettings {
   executable: Launcher
   profile?: string
   region?: string
+  /** --endpoint-url the stanzas were made with (a VPC endpoint, a sandbox): the sessions go there too */
+  endpoint?: string
   user?: string
   /** e.g. '{name}' (default) or '{name}.{profile}' */
   aliasFormat: string
@@ -49,6 +51,7 @@ export function proxyCommand(s: StanzaSettings, via?: string): string {
   const args = [...launcherWords(s.executable), 'proxy']
   if (s.profile) args.push('--profile', s.profile)
   if (s.region) args.push('--region', s.region)
+  if (s.endpoint) args.push('--endpoint-url', s.endpoint)
   if (via) args.push('--via', via)
   if (s.pushKey && !via) args.push('--ssh-dir', s.pushKey.sshDir)
   const push = s.pushKey && !via ? ' --push-key --user %r' : ''
