@@ -1,8 +1,10 @@
 // The inventory on disk (XDG cache, one file per profile+region, 0600, written atomically), so
 // the picker opens at once and name resolution in proxy costs no listing.
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { constants } from 'node:fs'
+import { open, stat } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import type { Instance } from '../domain/instance.ts'
+import { INSTANCE_ID } from '../domain/resolve.ts'
 import { writeFileAtomic } from '../support/atomic-file.ts'
 
 export const CACHE_TTL_MS = 5 * 60_000
@@ -18,12 +20,29 @@ export function cachePath(cacheDir: string, profile: string, region: string): st
   return join(cacheDir, `inventory-${safe(profile)}-${safe(region)}.json`)
 }
 
+/**
+ * The cached inventory, if it can be trusted: a regular file (no symlink followed), ours, writable by
+ * us alone, in a directory likewise; every instance id well-formed. Anything else is no cache (the
+ * fleet is listed afresh): ids from the cache reach ssh's argv, where one starting with "-" was an
+ * option (`-F evil.conf`, whose Match exec then ran as the user).
+ */
 export async function readInventoryCache(
   path: string,
 ): Promise<{ instances: Instance[]; savedAt: Date } | undefined> {
   try {
-    const file = JSON.parse(await readFile(path, 'utf8')) as CacheFile
+    if (!trusted(await stat(dirname(path)))) return undefined
+    const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW)
+    let text: string
+    try {
+      const st = await handle.stat()
+      if (!st.isFile() || !trusted(st)) return undefined
+      text = await handle.readFile('utf8')
+    } finally {
+      await handle.close()
+    }
+    const file = JSON.parse(text) as CacheFile
     if (file.version !== 1 || !Array.isArray(file.instances)) return undefined
+    if (!file.instances.every(wellFormed)) return undefined
     return {
       savedAt: new Date(file.savedAt),
       instances: file.instances.map(
@@ -33,6 +52,26 @@ export async function readInventoryCache(
   } catch {
     return undefined
   }
+}
+
+/** Owned by this user (or root reading its own) and not writable by group or others. */
+function trusted(st: { uid: number; mode: number }): boolean {
+  const uid = process.getuid?.() ?? st.uid
+  return st.uid === uid && (st.mode & 0o022) === 0
+}
+
+function wellFormed(i: unknown): boolean {
+  const x = i as Record<string, unknown>
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof x.id === 'string' &&
+    INSTANCE_ID.test(x.id) &&
+    ['name', 'computerName', 'ipAddress', 'pingStatus', 'platform', 'agentVersion', 'resourceType'].every(
+      (k) => x[k] === undefined || typeof x[k] === 'string',
+    ) &&
+    (x.tags === undefined || (typeof x.tags === 'object' && x.tags !== null))
+  )
 }
 
 export async function writeInventoryCache(path: string, instances: Instance[], now: Date): Promise<void> {

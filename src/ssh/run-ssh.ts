@@ -1,6 +1,8 @@
 // The real ssh to an instance, with our ProxyCommand and HostKeyAlias and the terminal handed over.
+
+import { INSTANCE_ID } from '../domain/resolve.ts'
 import { type Launcher, launcherWords, quoteProxyArg } from '../domain/ssh-config/sanitize.ts'
-import { ChildExitError } from '../support/errors.ts'
+import { ChildExitError, TargetError } from '../support/errors.ts'
 
 /** A path for ssh_config or -o: double-quoted, \" and \\ escaped, % doubled (no tokens). */
 export const quoteForSsh = (s: string) => `"${s.replace(/(["\\])/g, '\\$1').replace(/%/g, '%%')}"`
@@ -27,6 +29,8 @@ export async function runSsh(
   globalArgs: string[] = [],
   tokens: string[] = [],
 ): Promise<number> {
+  // the destination is an instance id and nothing else: never an option for ssh ("-F …")
+  if (!INSTANCE_ID.test(instanceId)) throw new TargetError(`"${instanceId}" is not an instance id`)
   const { execa } = await import('execa')
   // ssh reads options after the destination too, so the user's options and command follow it as typed
   const args = [

@@ -1,5 +1,5 @@
 import { homedir } from 'node:os'
-import { join } from 'node:path'
+import { isAbsolute, join } from 'node:path'
 
 export interface Paths {
   home: string
@@ -13,12 +13,21 @@ export interface Paths {
 
 export function resolvePaths(env: NodeJS.ProcessEnv, sshDir?: string): Paths {
   const home = env.HOME || homedir()
-  const cacheRoot = env.XDG_CACHE_HOME || join(home, '.cache')
-  const stateRoot = env.XDG_STATE_HOME || join(home, '.local', 'state')
+  const cacheRoot = xdg(env.XDG_CACHE_HOME) ?? join(home, '.cache')
+  const stateRoot = xdg(env.XDG_STATE_HOME) ?? join(home, '.local', 'state')
   return {
     home,
     sshDir: sshDir ?? join(home, '.ssh'),
     cacheDir: join(cacheRoot, 'ssm-ssh'),
     stateDir: join(stateRoot, 'ssm-ssh'),
   }
+}
+
+/**
+ * An XDG base directory, if it is one: the spec says a relative path is invalid and to be ignored
+ * (a relative XDG_CACHE_HOME would put the cache, and the code cache we execute, in whatever
+ * directory ssh happens to start the ProxyCommand in).
+ */
+function xdg(value: string | undefined): string | undefined {
+  return value && isAbsolute(value) ? value : undefined
 }
