@@ -30,6 +30,15 @@ function systemIo(): Io {
   }
 }
 
+/**
+ * Our stderr, with CR before each LF when it is a terminal: ssh puts the terminal in raw mode while
+ * its session runs, and an error from the ProxyCommand then came out as a staircase.
+ */
+function terminalSafe(stderr: NodeJS.WriteStream): NodeJS.WritableStream {
+  if (!stderr.isTTY) return stderr
+  return { write: (text: string) => stderr.write(text.replace(/\r?\n/g, '\r\n')) } as NodeJS.WritableStream
+}
+
 function printError(error: unknown, debug: boolean, stderr: NodeJS.WritableStream): void {
   if (error instanceof CliError) {
     stderr.write(`ssm-ssh: ${redact(error.message)}\n`)
@@ -102,8 +111,10 @@ async function main(argv: string[]): Promise<number> {
     // ssh ends its ProxyCommand with SIGHUP; Ctrl-C and kill with SIGINT/SIGTERM.
     const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
     for (const s of signals) process.on(s, onSignal)
-    // The reader of our stdout went away (ssh exited): stop, as for SIGHUP, instead of crashing on EPIPE.
+    // The reader of our stdout or stderr went away (ssh exited): stop, as for SIGHUP, ending the
+    // session on the service, instead of crashing on EPIPE.
     process.stdout.on('error', onSignal)
+    process.stderr.on('error', onSignal)
     const ctx: Context = {
       io,
       log: createLog(sink, level),
@@ -127,9 +138,10 @@ async function main(argv: string[]): Promise<number> {
     for (const s of signals) process.off(s, onSignal)
     return code ?? 0
   } catch (error) {
-    printError(error, debug, process.stderr)
+    const stderr = terminalSafe(process.stderr)
+    printError(error, debug, stderr)
     if (error instanceof UsageError && !(error.hint ?? '').includes('help')) {
-      process.stderr.write('  (ssm-ssh help <command> shows its usage)\n')
+      stderr.write('  (ssm-ssh help <command> shows its usage)\n')
     }
     return exitCodeOf(error)
   }

@@ -5,8 +5,9 @@ import { hostname, userInfo } from 'node:os'
 import { parseArgs } from 'node:util'
 import type { AwsClients } from '../aws/clients.ts'
 import type { Command, Context } from '../cli/command.ts'
+import { abortable } from '../support/abortable.ts'
 import { codeCacheState } from '../support/code-cache-hook.ts'
-import { SessionError, TargetError, UsageError } from '../support/errors.ts'
+import { CancelledError, SessionError, TargetError, UsageError } from '../support/errors.ts'
 import { keepYoungGenerationSmall } from '../support/heap.ts'
 import { CLIENT_VERSION } from '../support/version.ts'
 import { clientsFor } from './aws-context.ts'
@@ -191,10 +192,15 @@ async function runProxy(options: ProxyOptions, ctx: Context): Promise<number> {
       : undefined
   for (const loading of [rpc, transport]) loading?.catch(() => {})
   const { startSession, resumeSession, terminateSession } = await sessions
-  const jump = options.via === undefined ? undefined : await resolveId(options.via, clients, ctx)
-  const target = jump ?? (await resolveId(options.target, clients, ctx))
+  // a signal (ssh's SIGHUP, Ctrl-C) during any of this ends the run: no session opens after it
+  const jump =
+    options.via === undefined ? undefined : await abortable(ctx.signal, resolveId(options.via, clients, ctx))
+  const target = jump ?? (await abortable(ctx.signal, resolveId(options.target, clients, ctx)))
   if (options.pushKeyUser)
-    await pushOwnKey(ctx, clients, target, options.pushKeyUser, options.sshDir ?? ctx.paths.sshDir)
+    await abortable(
+      ctx.signal,
+      pushOwnKey(ctx, clients, target, options.pushKeyUser, options.sshDir ?? ctx.paths.sshDir),
+    )
   const documentName = jump ? 'AWS-StartPortForwardingSessionToRemoteHost' : 'AWS-StartSSHSession'
   const parameters: Record<string, string[]> = jump
     ? { host: [options.target], portNumber: [String(options.port)] }
@@ -215,6 +221,11 @@ async function runProxy(options: ProxyOptions, ctx: Context): Promise<number> {
     terminateSession(clients, ticket.sessionId).catch((e: Error) =>
       ctx.log.debug(`TerminateSession: ${e.message}`),
     )
+  if (ctx.signal.aborted) {
+    // the signal came while StartSession was on its way: end the session it opened
+    await terminate()
+    throw new CancelledError('interrupted')
+  }
 
   if (options.transport === 'plugin') {
     const { runPlugin } = await import('../transport/plugin.ts')

@@ -188,6 +188,34 @@ describe('ssm-ssh ssh', () => {
   })
 })
 
+describe.skipIf(!hasTmux)('an error on a terminal in raw mode (as ssh leaves it)', () => {
+  let w: World
+  beforeAll(async () => {
+    w = await startWorld()
+  })
+  afterAll(async () => w.close())
+
+  it('starts each line at the left margin (it was printed as a staircase)', async () => {
+    const name = `ssm-ssh-raw-${process.pid}`
+    // stdin is the terminal too: proxy refuses a terminal on stdin, so feed it /dev/null
+    tmuxRun(
+      name,
+      w.env,
+      `sh -c 'stty raw -echo; "${process.execPath}" "${cli}" proxy no-such-host 22 </dev/null; stty sane; echo; echo RAW-EXIT=done; sleep 30'`,
+    )
+    try {
+      const shot = () => tmux('capture-pane', '-t', name, '-p')
+      await vi.waitFor(() => expect(shot()).toMatch(/RAW-EXIT=done/), { timeout: 15_000, interval: 100 })
+      const lines = shot().split('\n')
+      const first = lines.findIndex((l) => l.startsWith('ssm-ssh: no managed instance named "no-such-host"'))
+      expect(first, shot()).toBeGreaterThanOrEqual(0)
+      expect(lines[first + 1]).toMatch(/^ {2}hint: /)
+    } finally {
+      tmuxKill(name)
+    }
+  })
+})
+
 describe.skipIf(!hasTmux)('ssm-ssh proxy typed at a terminal', () => {
   it('explains what a ProxyCommand is instead of printing an SSH banner', async () => {
     const name = `ssm-ssh-proxy-${process.pid}`

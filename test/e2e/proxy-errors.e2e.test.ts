@@ -93,3 +93,56 @@ describe('proxy against a stalled agent and a throttling API', () => {
     expect([...w.box.state.sessions.values()].every((s) => s.status === 'Terminated')).toBe(true)
   })
 })
+
+describe('proxy and signals, pipes and terminals', () => {
+  let w: World
+  beforeAll(async () => {
+    // every API call takes 1.5 s: time to send a signal while a name resolves
+    w = await startWorld({ latencyMs: 1_500 })
+  })
+  afterAll(async () => w.close())
+
+  const spawnProxy = async (args: string[]) => {
+    const { spawn } = await import('node:child_process')
+    const { cli } = await import('../helpers/e2e.ts')
+    const child = spawn(process.execPath, [cli, 'proxy', ...args], {
+      env: w.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+    return { child, exited }
+  }
+
+  it('a signal during name resolution ends it at once and no session opens (the session used to open anyway)', async () => {
+    const before = w.box.state.sessions.size
+    const { child, exited } = await spawnProxy(['pi-kitchen', '22'])
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d
+    })
+    await new Promise((r) => setTimeout(r, 600))
+    const t0 = Date.now()
+    child.kill('SIGHUP')
+    expect(await exited).toBe(130)
+    expect(Date.now() - t0).toBeLessThan(1_000)
+    expect(stderr).toBe('ssm-ssh: interrupted\n')
+    await new Promise((r) => setTimeout(r, 4_000))
+    expect(w.box.state.sessions.size).toBe(before)
+  })
+
+  it('stderr closed under it (EPIPE) ends the session on the service instead of crashing', async () => {
+    const { child, exited } = await spawnProxy(['-v', 'pi-kitchen', '22'])
+    child.stderr.destroy()
+    const code = await Promise.race([
+      exited,
+      new Promise((r) => setTimeout(() => r('still running'), 20_000)),
+    ])
+    // it stops as for SIGHUP (130); the crash on an unhandled EPIPE was exit 1
+    expect(code).toBe(130)
+    await new Promise((r) => setTimeout(r, 2_000))
+    const left = [...w.box.state.sessions.values()].filter(
+      (s) => s.target === w.idOf('pi-kitchen') && (s.status === 'Connected' || s.status === 'Connecting'),
+    )
+    expect(left).toEqual([])
+  })
+})
