@@ -303,6 +303,7 @@ async function openTunnel(t: Tunnel, target: Target, clients: AwsClients, ctx: C
     sessionId: ticket.sessionId,
     clientVersion: CLIENT_VERSION,
     resume: () => resumeSession(clients, ticket.sessionId),
+    upgradeHeaders: async (url) => (await import('../aws/stream-signing.ts')).upgradeHeaders(clients, url),
     log: ctx.log,
     // one refused destination fails one connection; the others and the listener stay up
     connectToPortError: 'emit',

@@ -186,11 +186,12 @@ async function runProxy(options: ProxyOptions, ctx: Context): Promise<number> {
   // of queueing behind each other, and the transport is ready when StartSession answers.
   const sessions = import('../aws/sessions.ts')
   const rpc = import('../aws/ssm-rpc.ts')
+  const signing = import('../aws/stream-signing.ts')
   const transport =
     options.transport === 'native'
       ? Promise.all([import('../transport/data-channel-session.ts'), import('../transport/stdio-bridge.ts')])
       : undefined
-  for (const loading of [rpc, transport]) loading?.catch(() => {})
+  for (const loading of [rpc, signing, transport]) loading?.catch(() => {})
   const { startSession, resumeSession, terminateSession } = await sessions
   // a signal (ssh's SIGHUP, Ctrl-C) during any of this ends the run: no session opens after it
   const jump =
@@ -269,6 +270,7 @@ async function runProxy(options: ProxyOptions, ctx: Context): Promise<number> {
     sessionId: ticket.sessionId,
     clientVersion: CLIENT_VERSION,
     resume: () => resumeSession(clients, ticket.sessionId),
+    upgradeHeaders: async (url) => (await signing).upgradeHeaders(clients, url),
     log: ctx.log,
     handshakeTimeoutMs: options.handshakeTimeout * 1000,
   })

@@ -84,6 +84,8 @@ export interface SimSession {
   /** current valid token (StartSession or latest ResumeSession); single-use once a socket is open */
   tokenValue: string
   tokenUsed: boolean
+  /** whether the client's latest websocket upgrade was SigV4-signed (plugins ≥ 1.2.688 and ssm-ssh sign it) */
+  clientUpgradeSigned?: boolean
   status: SessionStatus
   startDate: Date
   endDate?: Date

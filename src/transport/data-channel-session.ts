@@ -57,7 +57,12 @@ export interface SessionOptions {
   log: Log
   now?: () => number
   handshakeTimeoutMs?: number
-  connect?: (url: string) => Promise<WebSocketLike>
+  connect?: (url: string, headers: Record<string, string>) => Promise<WebSocketLike>
+  /**
+   * Headers for each websocket upgrade (the SigV4 signature, service ssmmessages, that plugins since
+   * 1.2.688 send): asked anew for every dial, since a resume brings a new URL.
+   */
+  upgradeHeaders?: (url: string) => Promise<Record<string, string>>
   /**
    * What flag ConnectToPortError (§8.3) does in mux mode. 'close' (default): end the session with
    * CONNECT_TO_PORT_FAILED, right for `proxy --via`, whose one smux stream is the whole session.
@@ -233,7 +238,8 @@ export class DataChannelSession extends EventEmitter<{
     const connect = this.#opts.connect ?? dialWebSocket
     let ws: WebSocketLike
     try {
-      ws = await connect(this.#streamUrl)
+      const headers = (await this.#opts.upgradeHeaders?.(this.#streamUrl)) ?? {}
+      ws = await connect(this.#streamUrl, headers)
     } catch (error) {
       throw new SessionError(`cannot open the data channel (${(error as Error).message})`, {
         hint: 'check the network path to the Session Manager endpoint (ssmmessages)',

@@ -19,9 +19,9 @@ export interface WebSocketLike {
 /** Gorilla's default (the plugin's dialer) gives up after 45 s; a ProxyCommand should say so sooner. */
 const DIAL_TIMEOUT_MS = 15_000
 
-export function dialWebSocket(url: string): Promise<WebSocketLike> {
+export function dialWebSocket(url: string, headers: Record<string, string> = {}): Promise<WebSocketLike> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { handshakeTimeout: DIAL_TIMEOUT_MS, perMessageDeflate: false })
+    const ws = new WebSocket(url, { handshakeTimeout: DIAL_TIMEOUT_MS, perMessageDeflate: false, headers })
     const onError = (error: Error) => {
       ws.removeAllListeners()
       ws.on('error', () => {})

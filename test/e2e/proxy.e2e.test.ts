@@ -30,6 +30,28 @@ describe('ssh through ssm-ssh proxy (agent pacing on)', () => {
     expect(sessions[0]?.reason).toMatch(/^ssm-ssh: .+@.+ ssh to mi-[0-9a-f]{17}:22$/)
   })
 
+  it('signs the websocket upgrade (SigV4, ssmmessages) as plugins since 1.2.688 do; a bad signature is refused', async () => {
+    const r = await w.ssh(`pi@${w.idOf('pi-garage')}`, 'echo signed')
+    expect(r.stdout.toString()).toBe('signed\n')
+    const session = [...w.box.state.sessions.values()].at(-1)
+    expect(session?.clientUpgradeSigned).toBe(true)
+    // the sandbox checks the signature as the service does: a forged one gets 403
+    const { default: WebSocket } = await import('ws')
+    const url = `${w.box.endpoint.replace('http', 'ws')}/v1/data-channel/${session?.sessionId}?role=publish_subscribe`
+    const refused = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(url, {
+        headers: {
+          'x-amz-date': new Date().toISOString().replace(/[-:]|\.\d{3}/g, ''),
+          authorization: `AWS4-HMAC-SHA256 Credential=${w.box.accessKeyId}/20261130/eu-west-1/ssmmessages/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'0'.repeat(64)}`,
+        },
+      })
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0))
+      ws.on('open', () => resolve(101))
+      ws.on('error', () => {})
+    })
+    expect(refused).toBe(403)
+  })
+
   it('leaves one V8 code cache for proxy runs (0600), written once and then used', async () => {
     const dir = join(w.dir, '.cache', 'ssm-ssh', 'code-cache')
     const files = () => readdirSync(dir).filter((f) => f.startsWith('proxy-'))

@@ -10,8 +10,24 @@ const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).u
 export interface SignedRequest {
   method: string
   path: string
+  /** the raw query string (without '?'), if any: signed in its canonical form */
+  query?: string
   headers: IncomingHttpHeaders
   body: Buffer
+}
+
+/** RFC 3986 encoding, as SigV4 wants it. */
+const uriEncode = (s: string) =>
+  encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+
+/** SigV4's canonical query string: each key and value encoded, sorted by key, then value. */
+export function canonicalQuery(query: string | undefined): string {
+  if (!query) return ''
+  return [...new URLSearchParams(query)]
+    .map(([k, v]) => [uriEncode(k), uriEncode(v)] as const)
+    .sort(([ak, av], [bk, bv]) => (ak < bk ? -1 : ak > bk ? 1 : av < bv ? -1 : av > bv ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&')
 }
 
 export interface Credentials {
@@ -85,7 +101,14 @@ export function verifySignature(
       return `${name}:${text.trim().replace(/\s+/g, ' ')}\n`
     })
     .join('')
-  const canonical = [req.method, req.path, '', canonicalHeaders, signedHeaders, sha256(req.body)].join('\n')
+  const canonical = [
+    req.method,
+    req.path,
+    canonicalQuery(req.query),
+    canonicalHeaders,
+    signedHeaders,
+    sha256(req.body),
+  ].join('\n')
   const scope = `${date}/${region}/${service}/aws4_request`
   const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n')
   let key = hmac(`AWS4${creds.secretAccessKey}`, date as string)

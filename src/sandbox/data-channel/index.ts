@@ -5,6 +5,7 @@ import type { Server as HttpsServer } from 'node:https'
 import { type WebSocket, WebSocketServer } from 'ws'
 import { parseOpenDataChannelInput } from '../../protocol/payloads.ts'
 import type { Log } from '../../support/log.ts'
+import { verifySignature } from '../api/sigv4.ts'
 import type { Faults } from '../faults.ts'
 import type { AgentHub } from '../mgs/hub.ts'
 import type { SandboxState, SimSession } from '../model.ts'
@@ -38,19 +39,38 @@ export function attachDataChannel(
   // Any path is upgraded; the verdict comes after the first frame, as a websocket close (rule 2)
   for (const server of servers) {
     server.on('upgrade', (req, socket, head) => {
+      // A signed upgrade (newer plugins, ssm-ssh, the agent: SigV4, service ssmmessages) must verify,
+      // as the service checks it; an unsigned one is still taken, as from plugins before 1.2.688.
+      const [path = '/', query] = (req.url ?? '/').split('?')
+      const signed = typeof req.headers.authorization === 'string'
+      if (signed) {
+        try {
+          const service = verifySignature(
+            { method: 'GET', path, ...(query ? { query } : {}), headers: req.headers, body: Buffer.alloc(0) },
+            state,
+            'json',
+            state.now(),
+          )
+          if (service !== 'ssmmessages') throw new Error(`signed for ${service}, not ssmmessages`)
+        } catch (error) {
+          opts.log?.verbose(`refused a websocket upgrade to ${path}: ${(error as Error).message}`)
+          socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')
+          return
+        }
+      }
       wss.handleUpgrade(req, socket, head, (ws) => {
-        const control = /^\/v1\/control-channel\/([^/?]+)/.exec(req.url ?? '')
+        const control = /^\/v1\/control-channel\/([^/?]+)/.exec(path)
         if (control && opts.hub) {
           opts.hub.acceptControlChannel(ws, decodeURIComponent(control[1] as string))
           return
         }
-        const m = /^\/v1\/data-channel\/([^/?]+)/.exec(req.url ?? '')
-        onSocket(ws, m ? decodeURIComponent(m[1] as string) : undefined)
+        const m = /^\/v1\/data-channel\/([^/?]+)/.exec(path)
+        onSocket(ws, m ? decodeURIComponent(m[1] as string) : undefined, signed)
       })
     })
   }
 
-  function onSocket(ws: WebSocket, sessionId: string | undefined): void {
+  function onSocket(ws: WebSocket, sessionId: string | undefined, signed: boolean): void {
     const timer = setTimeout(() => ws.close(1008, 'invalid open request'), OPEN_FRAME_TIMEOUT_MS)
     ws.once('message', (data: Buffer, isBinary: boolean) => {
       clearTimeout(timer)
@@ -77,6 +97,7 @@ export function attachDataChannel(
         return
       }
       session.tokenUsed = true
+      session.clientUpgradeSigned = signed
       if (clientVersion) session.clientVersion = clientVersion
       const relay = opts.hub?.relayOf(session.sessionId)
       if (relay) {
