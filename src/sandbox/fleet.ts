@@ -1,7 +1,8 @@
 // The simulated fleet: deterministic from --seed, and shaped like the field. The first instances are
 // stable names for the demo and the tests:
 //   pi-kitchen, pi-garage, pi-attic   hybrid Raspberry Pis (user pi)
-//   web-1, web-2                      EC2 instances (user ec2-user), EC2 Name tags
+//   web-1, web-2                      EC2 Amazon Linux (user ec2-user), EC2 Name tags; web-1 without the
+//                                     ec2-instance-connect package (Instance Connect keys do nothing there)
 //   pi-gateway                        a Pi with private hosts behind it (remote-host forwarding)
 //   pi-clone ×2                       a copied SD card: same ComputerName and Name, two mi- ids
 //   pi-offline                        ConnectionLost, last ping an hour ago
@@ -48,13 +49,15 @@ interface Seed {
   agent?: string
   computerName?: string
   reachable?: string[]
+  /** EC2: false where the ec2-instance-connect package is not installed */
+  instanceConnect?: boolean
 }
 
 const named: Seed[] = [
   { name: 'pi-kitchen', kind: 'hybrid' },
   { name: 'pi-garage', kind: 'hybrid' },
   { name: 'pi-attic', kind: 'hybrid' },
-  { name: 'web-1', kind: 'ec2' },
+  { name: 'web-1', kind: 'ec2', instanceConnect: false },
   { name: 'web-2', kind: 'ec2' },
   { name: 'pi-gateway', kind: 'hybrid', reachable: ['10.20.0.10', '10.20.0.11'] },
   { name: 'pi-clone', kind: 'hybrid', computerName: 'pi-clone.local' },
@@ -119,6 +122,7 @@ export function generateFleet(options: FleetOptions): Fleet {
         ]),
         availabilityZone: 'eu-west-1a',
         instanceType: 't4g.small',
+        instanceConnect: seed.instanceConnect ?? true,
         users: ['ec2-user'],
       }
     }
