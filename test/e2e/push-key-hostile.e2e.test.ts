@@ -1,0 +1,275 @@
+// push-key on hosts where other users control the homes it writes in, run against a real instance
+// (AWS's amazon-ssm-agent and OpenSSH's sshd, root in its own namespaces) and a simulated one side by
+// side: planted links, FIFOs and directories gain nothing; parallel pushes never lose an owner's
+// line; expiry-time holds in the host's own time zone; a reboot's lost removal is made good by
+// --cleanup. Where the two instances disagree, the real one is right.
+
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { execa } from 'execa'
+import { afterAll, beforeAll, expect, it, vi } from 'vitest'
+import { parsePublicKey, renderScript } from '../../src/domain/push-key.ts'
+import { cli, root, startWorld, type World } from '../helpers/e2e.ts'
+import { type InstanceShell, realInstance, simulatedInstance } from '../helpers/instance-shell.ts'
+import { describeReal } from '../helpers/real.ts'
+import { makeClientKey, sshBaseArgs } from '../helpers/ssh-key.ts'
+
+const KINDS = ['real', 'simulated'] as const
+type Kind = (typeof KINDS)[number]
+
+describeReal('push-key in hostile homes, under load and in other time zones', () => {
+  let w: World
+  const hosts = {} as Record<Kind, InstanceShell>
+  beforeAll(async () => {
+    w = await startWorld({ real: 1 })
+    hosts.real = realInstance(w, 'pi-kitchen')
+    hosts.simulated = simulatedInstance(w, 'pi-garage')
+  }, 120_000)
+  afterAll(async () => w?.close())
+
+  const pushKey = (...args: string[]) =>
+    execa(process.execPath, [cli, 'push-key', ...args], {
+      env: w.env,
+      extendEnv: false,
+      reject: false,
+      timeout: 120_000,
+    })
+  /** ssh as the host's user with this key only; exit code 0 and "in" when the key is accepted */
+  const sshWith = async (h: InstanceShell, keyPath: string) => {
+    const r = await execa(
+      'ssh',
+      [
+        ...sshBaseArgs(keyPath),
+        '-o',
+        `ProxyCommand="${process.execPath}" "${cli}" proxy %h %p`,
+        `${h.user}@${h.id}`,
+        'echo in',
+      ],
+      { env: w.env, extendEnv: false, reject: false, timeout: 60_000 },
+    )
+    return r.exitCode === 0 && r.stdout === 'in'
+  }
+  const keysOf = async (h: InstanceShell) => (await h.asUser('cat .ssh/authorized_keys')).stdout
+  /** a fresh ~/.ssh with `text` as authorized_keys, made by the user */
+  const resetHome = async (h: InstanceShell, text: string) => {
+    const quoted = `'${text.replaceAll("'", `'\\''`)}'`
+    const r = await h.asUser(`rm -rf .ssh && mkdir -m 700 .ssh && printf %s ${quoted} > .ssh/authorized_keys`)
+    expect(r.exitCode, r.stderr).toBe(0)
+  }
+  const ownerText = () => `${w.key.publicKey}\n`
+  /** The same scenario on the real and the simulated instance at once (each keeps to its own). */
+  const onBoth = async (scenario: (kind: Kind) => Promise<void>) => {
+    const results = await Promise.allSettled(KINDS.map((kind) => scenario(kind)))
+    const failed = results.flatMap((r, i) =>
+      r.status === 'rejected' ? [`${KINDS[i]}: ${(r.reason as Error).message}`] : [],
+    )
+    if (failed.length > 0) throw new Error(failed.join('\n\n'))
+  }
+
+  it(
+    'real and simulated: every planted link, FIFO or directory gains nothing, and the push says why it failed',
+    () =>
+      onBoth(async (kind) => {
+        const h = hosts[kind]
+        const key = makeClientKey()
+        const before = await h.rootFiles()
+        expect(before).toContain('/etc/shadow ')
+        const plants: Array<[string, string, RegExp | 'ok']> = [
+          ['~/.ssh → /root/.ssh', 'rm -rf .ssh && ln -s "$R/root/.ssh" .ssh', /\/\.ssh is a symbolic link$/],
+          [
+            'authorized_keys → /etc/shadow',
+            'rm -f .ssh/authorized_keys && ln -s "$R/etc/shadow" .ssh/authorized_keys',
+            /\/\.ssh\/authorized_keys is a symbolic link$/,
+          ],
+          [
+            'the old temp file name → /etc/sudoers.d/x',
+            'ln -s "$R/etc/sudoers.d/x" .ssh/authorized_keys.ssm-ssh && ln -s "$R/etc/sudoers.d/x" .ssh/.ssm-ssh.lock',
+            'ok',
+          ],
+          [
+            'authorized_keys is a FIFO',
+            'rm -f .ssh/authorized_keys && mkfifo .ssh/authorized_keys',
+            /\/\.ssh\/authorized_keys is not a regular file$/,
+          ],
+          [
+            'authorized_keys is a directory',
+            'rm -f .ssh/authorized_keys && mkdir .ssh/authorized_keys',
+            /\/\.ssh\/authorized_keys is not a regular file$/,
+          ],
+        ]
+        for (const [what, plant, expected] of plants) {
+          await resetHome(h, ownerText())
+          const planted = await h.asUser(plant)
+          expect(planted.exitCode, `${what}: ${planted.stderr}`).toBe(0)
+          const started = Date.now()
+          const r = await pushKey(h.name, '--key', `${key.path}.pub`, '--ttl', '10s')
+          if (expected === 'ok') {
+            // nothing to refuse: the key works, and its removal (mktemp, not the planted names) leaves
+            // the links dangling
+            expect(r.stdout, what).toMatch(
+              new RegExp(`^ok\\s+${h.id}\\s+${h.name}\\s+pi\\s+key SHA256:`, 'm'),
+            )
+            expect(await sshWith(h, key.path)).toBe(true)
+            await vi.waitFor(async () => expect(await keysOf(h)).toBe(ownerText()), {
+              timeout: 25_000,
+              interval: 500,
+            })
+            expect((await h.asRoot('test -e "$R/etc/sudoers.d/x" && echo planted-file-exists')).stdout).toBe(
+              '',
+            )
+            continue
+          }
+          expect(r.exitCode, `${what}: ${r.stderr}`).toBe(1)
+          const row = new RegExp(`^FAILED\\s+${h.id}\\s+${h.name}\\s+pi\\s+(.*)$`, 'm').exec(r.stdout)
+          expect(row?.[1], `${what}: ${r.stdout}`).toMatch(expected)
+          expect(Date.now() - started, what).toBeLessThan(45_000)
+          // --cleanup visits every home: it reports this one and changes nothing through it
+          const cleanup = await pushKey(h.name, '--cleanup')
+          expect(cleanup.stdout, what).toMatch(
+            new RegExp(`^FAILED\\s+${h.id}\\s+${h.name}\\s+-\\s+pi: .*`, 'm'),
+          )
+        }
+        expect(await h.rootFiles()).toBe(before)
+        await resetHome(h, ownerText())
+      }),
+    180_000,
+  )
+
+  it(
+    'real and simulated: 10 pushes at once with overlapping TTLs keep the owner’s lines (no final newline either), each key works until its TTL, --revoke ends one early',
+    () =>
+      onBoth(async (kind) => {
+        const h = hosts[kind]
+        // the owner's file ends without a newline: the first push must not glue its key onto it
+        const owner = `# mine\n${w.key.publicKey}\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOwnerOwnerOwnerOwnerOwnerOwnerOwnerOwnerOwn laptop`
+        await resetHome(h, owner)
+        const keys = Array.from({ length: 10 }, () => makeClientKey())
+        const started = Date.now()
+        const pushes = await Promise.all(
+          keys.map((k, i) => pushKey(h.name, '--key', `${k.path}.pub`, '--ttl', `${20 + i}s`)),
+        )
+        for (const r of pushes) expect(r.stdout, r.stderr).toMatch(/^ok\s/m)
+        const text = await keysOf(h)
+        expect(text.startsWith(`${owner}\n`)).toBe(true)
+        expect(text.split('\n').filter((l) => l.includes('ssm-ssh-temp-'))).toHaveLength(10)
+        for (const k of keys) expect(await sshWith(h, k.path)).toBe(true)
+        expect((Date.now() - started) / 1000).toBeLessThan(20)
+        // --revoke: the last key (TTL 29 s) ends now
+        const last = keys[9] as (typeof keys)[number]
+        const revoked = await pushKey(h.name, '--key', `${last.path}.pub`, '--revoke')
+        expect(revoked.stdout).toMatch(
+          new RegExp(`^ok\\s+${h.id}\\s+${h.name}\\s+pi\\s+1 line\\(s\\) of key SHA256:\\S+ removed$`, 'm'),
+        )
+        expect(await sshWith(h, last.path)).toBe(false)
+        // every key is gone after its TTL, and the owner's lines are byte for byte theirs
+        await vi.waitFor(async () => expect(await keysOf(h)).toBe(`${owner}\n`), {
+          timeout: 40_000,
+          interval: 1000,
+        })
+        for (const k of keys) expect(await sshWith(h, k.path)).toBe(false)
+        expect(await sshWith(h, w.key.path)).toBe(true)
+      }),
+    120_000,
+  )
+
+  it(
+    'real and simulated: 20 runs of 10 overlapping pushes and removals leave the owner’s lines byte-identical',
+    () =>
+      onBoth(async (kind) => {
+        const h = hosts[kind]
+        const owner = `${w.key.publicKey}\n# keep me\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOwnerOwnerOwnerOwnerOwnerOwnerOwnerOwnerOwn laptop\n`
+        await resetHome(h, owner)
+        const template = readFileSync(join(root, 'templates', 'push-key.sh'), 'utf8')
+        const key = parsePublicKey(makeClientKey().publicKey, 'k')
+        // The product's script with a 1 s TTL (the CLI's minimum is 10 s, too slow for 200 pushes):
+        // ten scripts started 100 ms apart, so adds and removals interleave.
+        const scripts = Array.from({ length: 10 }, (_, i) =>
+          renderScript(template, {
+            action: 'add',
+            user: 'pi',
+            key,
+            marker: `ssm-ssh-temp-${String(i).padStart(12, 'c')}`,
+            ttlSeconds: 1,
+          }),
+        )
+        const env = Object.fromEntries(scripts.map((s, i) => [`S${i}`, s]))
+        const driver = `${scripts.map((_, i) => `(sleep ${(i * 0.1).toFixed(1)}; /bin/sh -c "$S${i}" >/dev/null) &`).join('\n')}\nwait`
+        const runs: number[] = []
+        for (let run = 0; run < 20; run++) {
+          const t = Date.now()
+          const r = kind === 'real' ? await runReal(h, driver, env) : await runSimulated(h, driver, env)
+          expect(r.exitCode, r.stderr).toBe(0)
+          await vi.waitFor(async () => expect(await keysOf(h)).not.toContain('ssm-ssh-temp-'), {
+            timeout: 10_000,
+            interval: 100,
+          })
+          expect(await keysOf(h), `run ${run + 1}`).toBe(owner)
+          runs.push(Date.now() - t)
+        }
+        process.stderr.write(
+          `push-key stress (${kind}): 20 runs × 10 pushes, owner lines intact in 20/20, ${(runs.reduce((a, b) => a + b) / 1000).toFixed(1)} s\n`,
+        )
+      }),
+    120_000,
+  )
+
+  /** The driver as Run Command runs scripts on each kind: root on the real one, the sandbox's env on the simulated one. */
+  const runReal = (h: InstanceShell, driver: string, env: Record<string, string>) =>
+    w.box.real.get(h.id)!.exec(['/bin/sh', '-c', driver], { env, timeoutMs: 30_000 })
+  const runSimulated = (h: InstanceShell, driver: string, env: Record<string, string>) => {
+    const instance = w.box.state.instances.get(h.id)!
+    return execa('/bin/sh', ['-c', driver], {
+      env: {
+        ...env,
+        PATH: process.env.PATH,
+        HOME: instance.home,
+        TZ: instance.timezone ?? 'UTC',
+        SSM_SSH_SANDBOX_HOME: instance.home,
+        SSM_SSH_SANDBOX_USERS: instance.users.join(' '),
+        SSM_SSH_SANDBOX_SSH_ETC: join(w.dir, 'no-etc'),
+      },
+      extendEnv: false,
+      reject: false,
+      timeout: 30_000,
+    }).then((r) => ({ exitCode: r.exitCode ?? 1, stderr: String(r.stderr) }))
+  }
+
+  it(
+    'real and simulated at UTC+10 and UTC−8: a key works at once, sshd refuses it at its expiry though its removal was killed (a reboot), and --cleanup removes it',
+    () =>
+      onBoth(async (kind) => {
+        const h = hosts[kind]
+        for (const [tz, zone] of [
+          ['Etc/GMT-10', '+10'],
+          ['Etc/GMT+8', '-08'],
+        ] as const) {
+          await resetHome(h, ownerText())
+          await h.setTimezone(tz)
+          const key = makeClientKey()
+          const r = await pushKey(h.name, '--key', `${key.path}.pub`, '--ttl', '10s')
+          expect(r.stdout, r.stderr).toMatch(
+            new RegExp(`^ok\\s.* valid 10 s, until \\S+ \\S+ \\${zone} \\(Run Command\\)$`, 'm'),
+          )
+          const line = (await keysOf(h)).split('\n').find((l) => l.includes('ssm-ssh-temp-')) ?? ''
+          const [, marker, expires] = /(ssm-ssh-temp-[0-9a-f]{12})-expires-(\d+)/.exec(line) ?? []
+          // the reboot: the removal job dies with the machine
+          const jobs = await h.pids(marker as string)
+          expect(jobs.length, `${tz}: removal jobs of ${marker}`).toBeGreaterThan(0)
+          await h.kill(jobs)
+          expect(await sshWith(h, key.path), `${tz}: at once`).toBe(true)
+          const wait = Number(expires) * 1000 + 1500 - Date.now()
+          expect(wait).toBeGreaterThan(0)
+          await new Promise((resolve) => setTimeout(resolve, wait))
+          expect(await keysOf(h)).toContain(marker)
+          expect(await sshWith(h, key.path), `${tz}: after its expiry-time`).toBe(false)
+          const cleanup = await pushKey(h.name, '--cleanup')
+          expect(cleanup.stdout).toMatch(
+            new RegExp(`^ok\\s+${h.id}\\s+${h.name}\\s+-\\s+1 expired ssm-ssh key line\\(s\\) removed$`, 'm'),
+          )
+          expect(await keysOf(h)).toBe(ownerText())
+        }
+        await h.setTimezone('Etc/UTC')
+      }),
+    120_000,
+  )
+})
