@@ -38,6 +38,14 @@ rewrite() {
     mkdir -m 700 -- "$dir" || fail "cannot create $dir"
   fi
   [ -d "$dir" ] || fail "$dir is not a directory"
+  # removals: a home whose file has no ssm-ssh line is left alone, whoever owns it (a service
+  # account's root-owned ~/.ssh is not a finding); links and non-files are reported all the same
+  if [ "$action" != add ]; then
+    [ ! -L "$file" ] || fail "$file is a symbolic link"
+    [ -e "$file" ] || { echo "REMOVED 0"; return 0; }
+    [ -f "$file" ] || fail "$file is not a regular file"
+    grep -q ssm-ssh-temp- "$file" 2>/dev/null || { echo "REMOVED 0"; return 0; }
+  fi
   [ -O "$dir" ] || fail "$dir is not owned by $(id -un)"
   exec 9<"$dir"
   flock -w 20 9 || fail "$file stayed locked for 20 s"
@@ -127,9 +135,8 @@ instance_connect() {
   etc=${SSM_SSH_SANDBOX_SSH_ETC:-/etc/ssh}
   if grep -qs eic_run_authorized_keys "$etc/sshd_config" "$etc"/sshd_config.d/*.conf; then echo yes; return; fi
   if [ -z "${SSM_SSH_SANDBOX_SSH_ETC:-}" ]; then
-    for p in /proc/[0-9]*; do
-      [ "$(cat "$p/comm" 2>/dev/null)" = sshd ] || continue
-      if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q eic_run_authorized_keys; then echo yes; return; fi
+    for pid in $(pgrep -x sshd 2>/dev/null); do
+      if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q eic_run_authorized_keys; then echo yes; return; fi
     done
   fi
   echo no
@@ -155,9 +162,10 @@ add() {
   # process in its own session: the agent waits for the script's output pipes only and kills its
   # process group on timeout or cancel; systemd stops the agent with KillMode=process, so an agent
   # restart leaves it alone. After a reboot the expiry comment lets --cleanup find the line.
-  setsid /bin/sh -c "$lib" ssm-ssh-removal removal "$name" "$marker" "$ttl" </dev/null >/dev/null 2>&1 &
-  job=$!
-  kill -0 "$job" 2>/dev/null || fail "could not start the removal job"
+  # The job says its PID on fd 3 once it runs, then closes it: `kill -0` would pass a job that
+  # had already failed (a zombie), this cannot.
+  job=$(setsid /bin/sh -c "$lib" ssm-ssh-removal removal "$name" "$marker" "$ttl" 3>&1 </dev/null >/dev/null 2>&1 &)
+  [ -n "$job" ] || fail "could not start the removal job (setsid); the key was not added"
   as "$name" "$uid" "$gid" rewrite "$home" add "$line" || {
     status=$?
     kill "$job" 2>/dev/null
@@ -176,6 +184,8 @@ fail_as() {
 
 removal() {
   name=$1 marker=$2 ttl=$3
+  echo "$$" >&3
+  exec 3>&-
   sleep "$ttl"
   user "$name"
   as "$name" "$uid" "$gid" rewrite "$home" drop "$marker"

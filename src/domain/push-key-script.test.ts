@@ -35,7 +35,11 @@ function homeWith(text?: string): string {
 }
 
 /** The script as a simulated instance runs it (sh, TZ, the sandbox's variables). */
-function runSimulated(home: string, action: ScriptAction, opts: { ttl?: number; tz?: string } = {}) {
+function runSimulated(
+  home: string,
+  action: ScriptAction,
+  opts: { ttl?: number; tz?: string; path?: string } = {},
+) {
   const script = renderScript(template, {
     action,
     user: 'pi',
@@ -47,7 +51,7 @@ function runSimulated(home: string, action: ScriptAction, opts: { ttl?: number; 
     encoding: 'utf8',
     timeout: 60_000,
     env: {
-      PATH: '/usr/bin:/bin',
+      PATH: opts.path ?? '/usr/bin:/bin',
       TZ: opts.tz ?? 'UTC',
       SSM_SSH_SANDBOX_HOME: home,
       SSM_SSH_SANDBOX_USERS: 'pi',
@@ -109,6 +113,17 @@ describe('templates/push-key.sh', () => {
       /^expiry-time="\d{14}" ssh-ed25519 \S+ ssm-ssh-temp-00aa11bb22cc-expires-\d+\n$/,
     )
     expect(runWithSshd('7.4p1')).toMatch(/^ssh-ed25519 \S+ ssm-ssh-temp-00aa11bb22cc-expires-\d+\n$/)
+  })
+
+  it('adds no key when its removal cannot be scheduled, and says so', () => {
+    const home = homeWith(`${owner}\n`)
+    const bin = mkdtempSync(join(tmpdir(), 'ssm-ssh-bin-'))
+    writeFileSync(join(bin, 'setsid'), '#!/bin/sh\necho "setsid: cannot set up" >&2\nexit 1\n')
+    chmodSync(join(bin, 'setsid'), 0o755)
+    const r = runSimulated(home, 'add', { path: `${bin}:/usr/bin:/bin` })
+    expect(r.status).toBe(1)
+    expect(r.report.failed).toBe('could not start the removal job (setsid); the key was not added')
+    expect(keysOf(home)).toBe(`${owner}\n`)
   })
 
   it('adds the missing final newline instead of gluing the key onto the owner’s last line', () => {
