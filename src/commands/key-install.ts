@@ -225,8 +225,11 @@ export async function revokeKey(
 
 /** push-key --cleanup: expired ssm-ssh key lines removed from every home of every online instance. */
 export async function cleanupKeys(clients: AwsClients, instances: Instance[]): Promise<InstallRow[]> {
-  const { jobs, rows } = usersFor(instances, 'root')
-  for (const r of rows) r.user = ''
+  const rows = instances
+    .filter((i) => i.pingStatus !== 'Online')
+    .map((i) => row(i, '', false, `offline (${i.pingStatus})`))
+  // every home of the host: the script's user is none
+  const jobs = instances.filter((i) => i.pingStatus === 'Online').map((instance) => ({ instance, user: '' }))
   if (jobs.length === 0) return rows
   const done = await runScript(clients, jobs, { action: 'cleanup' }, 'ssm-ssh push-key --cleanup')
   for (const { instance, result, report } of done) {
