@@ -29,6 +29,8 @@ export interface InstanceShell {
   /** SIGKILL these PIDs (as `pids` gave them) */
   kill(pids: number[]): Promise<void>
   setTimezone(tz: string): Promise<void>
+  /** a real instance's agent stopped (SIGTERM) and started again, as after a reboot; none on a simulated one */
+  restartAgent?(): Promise<void>
 }
 
 const LIST_ROOT_FILES =
@@ -81,6 +83,24 @@ export function realInstance(w: World, name: string): InstanceShell {
     setTimezone: async (tz) => {
       const r = await real.exec(['ln', '-sfn', `/usr/share/zoneinfo/${tz}`, '/etc/localtime'])
       if (r.exitCode !== 0) throw new Error(`cannot set the time zone: ${r.stderr}`)
+    },
+    restartAgent: async () => {
+      // as the init script starts it (real/init-script.ts), with the credentials the sandbox accepts
+      const stop =
+        'pid=$(cat /run/ssm-ssh/agent.pid) && kill -TERM "$pid" && ' +
+        'for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.1; done; exit 1'
+      const stopped = await real.exec(['/bin/sh', '-c', stop])
+      if (stopped.exitCode !== 0) throw new Error(`the agent did not stop: ${stopped.stderr}`)
+      const start =
+        'setsid /usr/bin/amazon-ssm-agent </dev/null >>/var/log/amazon/ssm/restarted.log 2>&1 & echo $! >/run/ssm-ssh/agent.pid'
+      const started = await real.exec(['/bin/sh', '-c', start], {
+        env: {
+          AWS_ACCESS_KEY_ID: w.box.state.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: w.box.state.secretAccessKey,
+          SSL_CERT_FILE: '/etc/ssl/certs/ssm-sandbox-ca.pem',
+        },
+      })
+      if (started.exitCode !== 0) throw new Error(`the agent did not start again: ${started.stderr}`)
     },
   }
 }
