@@ -41,6 +41,8 @@ export interface SandboxOptions {
   log?: Log
   /** how many instances AWS's own amazon-ssm-agent plays (root, Linux and the agent binaries needed) */
   real?: number
+  /** which instances (Name tags) turn real, in place of the Pis first (e.g. ['web-1'], an EC2 one) */
+  realNames?: string[]
   /** where the agent binaries are (default: ../shared/tools/amazon-ssm-agent/bin of the checkout) */
   agentBinDir?: string
 }
@@ -178,6 +180,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       })
       realFleet = await startRealFleet(state, hub, {
         count: wantReal,
+        ...(options.realNames ? { names: options.realNames } : {}),
         agentBinDir,
         serviceSocket,
         caCertFile: tls.caCertFile,
