@@ -2,7 +2,8 @@
 // (AWS's amazon-ssm-agent and OpenSSH's sshd, root in its own namespaces) and a simulated one side by
 // side: planted links, FIFOs and directories gain nothing; parallel pushes never lose an owner's
 // line; expiry-time holds in the host's own time zone; a reboot's lost removal is made good by
-// --cleanup. Where the two instances disagree, the real one is right.
+// --cleanup; and an EC2 instance without ec2-instance-connect gets its key by Run Command. Where the
+// two instances disagree, the real one is right.
 
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -21,7 +22,8 @@ describeReal('push-key in hostile homes, under load and in other time zones', ()
   let w: World
   const hosts = {} as Record<Kind, InstanceShell>
   beforeAll(async () => {
-    w = await startWorld({ real: 1 })
+    // pi-kitchen a Raspberry Pi, web-1 an EC2 instance without ec2-instance-connect, both real
+    w = await startWorld({ real: 2, realNames: ['pi-kitchen', 'web-1'] })
     hosts.real = realInstance(w, 'pi-kitchen')
     hosts.simulated = simulatedInstance(w, 'pi-garage')
   }, 120_000)
@@ -282,4 +284,27 @@ describeReal('push-key in hostile homes, under load and in other time zones', ()
       }),
     120_000,
   )
+  it('web-1, a real EC2 instance without ec2-instance-connect: push-key uses Run Command, for ec2-user, and ssh works', async () => {
+    const id = w.idOf('web-1')
+    expect(w.box.real.has(id)).toBe(true)
+    const key = makeClientKey()
+    const r = await pushKey('web-1', '--key', `${key.path}.pub`, '--ttl', '30s')
+    expect(r.stdout, r.stderr).toMatch(
+      new RegExp(
+        `^ok\\s+${id}\\s+web-1\\s+ec2-user\\s+key SHA256:\\S+ valid 30 s, until .* \\(Run Command\\)$`,
+        'm',
+      ),
+    )
+    const web1 = { ...hosts.real, id, name: 'web-1', user: 'ec2-user' }
+    expect(await sshWith(web1, key.path)).toBe('accepted')
+    // and again by Run Command: the instance said its sshd does not ask EC2 Instance Connect
+    const again = await pushKey('web-1', '--key', `${key.path}.pub`, '--ttl', '30s')
+    expect(again.stdout).toMatch(/\(Run Command\)$/m)
+    expect(w.box.state.requests.filter((q) => q.operation === 'SendSSHPublicKey')).toHaveLength(0)
+    // forced, EC2 Instance Connect accepts a key the real sshd never sees
+    const other = makeClientKey()
+    const forced = await pushKey('web-1', '--key', `${other.path}.pub`, '--method', 'eic')
+    expect(forced.stdout).toMatch(/valid 60 s \(EC2 Instance Connect\)$/m)
+    expect(await sshWith(web1, other.path)).toBe('refused')
+  })
 })
