@@ -189,7 +189,10 @@ describeReal('push-key in hostile homes, under load and in other time zones', ()
         const template = readFileSync(join(root, 'templates', 'push-key.sh'), 'utf8')
         const key = parsePublicKey(makeClientKey().publicKey, 'k')
         // The product's script with a 1 s TTL (the CLI's minimum is 10 s, too slow for 200 pushes):
-        // ten scripts started 100 ms apart, so adds and removals interleave.
+        // ten scripts, in pairs 100 ms apart from the start of a second, so two of them always race
+        // for the file, and so are their removals one second later. (expiry-time has whole seconds:
+        // a script that waits until its second is over refuses to add an already expired key, which
+        // is right; starting at a second's start leaves each add most of a second.)
         const scripts = Array.from({ length: 10 }, (_, i) =>
           renderScript(template, {
             action: 'add',
@@ -200,22 +203,41 @@ describeReal('push-key in hostile homes, under load and in other time zones', ()
           }),
         )
         const env = Object.fromEntries(scripts.map((s, i) => [`S${i}`, s]))
-        const driver = `${scripts.map((_, i) => `(sleep ${(i * 0.1).toFixed(1)}; /bin/sh -c "$S${i}" >/dev/null) &`).join('\n')}\nwait`
-        const runs: number[] = []
+        const driver = [
+          'sleep "$(date +%N | awk \'{ printf "%.3f", (1e9 - $1) / 1e9 }\')"',
+          ...scripts.map(
+            (_, i) => `(sleep ${Math.floor(i / 2) * 0.1}; /bin/sh -c "$S${i}" | grep -E "^(ADDED|FAILED)") &`,
+          ),
+          'wait',
+        ].join('\n')
+        let intact = 0
+        let added = 0
+        const refusals: string[] = []
+        const started = Date.now()
         for (let run = 0; run < 20; run++) {
-          const t = Date.now()
           const r = kind === 'real' ? await runReal(h, driver, env) : await runSimulated(h, driver, env)
           expect(r.exitCode, r.stderr).toBe(0)
-          await vi.waitFor(async () => expect(await keysOf(h)).not.toContain('ssm-ssh-temp-'), {
-            timeout: 10_000,
-            interval: 100,
-          })
-          expect(await keysOf(h), `run ${run + 1}`).toBe(owner)
-          runs.push(Date.now() - t)
+          added += r.stdout.split('\n').filter((l) => l.startsWith('ADDED ')).length
+          refusals.push(...r.stdout.split('\n').filter((l) => l.startsWith('FAILED ')))
+          const gone = await vi
+            .waitFor(async () => expect(await keysOf(h)).not.toContain('ssm-ssh-temp-'), {
+              timeout: 10_000,
+              interval: 100,
+            })
+            .then(
+              () => true,
+              () => false,
+            )
+          if (gone && (await keysOf(h)) === owner) intact++
+          else await resetHome(h, owner)
         }
         process.stderr.write(
-          `push-key stress (${kind}): 20 runs × 10 pushes, owner lines intact in 20/20, ${(runs.reduce((a, b) => a + b) / 1000).toFixed(1)} s\n`,
+          `push-key stress (${kind}): 20 runs × 10 pushes, ${added} keys added and removed, ${refusals.length} refused as expired, owner lines intact in ${intact}/20, ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
         )
+        expect(intact).toBe(20)
+        expect(added + refusals.length).toBe(200)
+        for (const refusal of refusals) expect(refusal).toMatch(/^FAILED the key expired before .* was free$/)
+        expect(added).toBeGreaterThanOrEqual(180)
       }),
     120_000,
   )
@@ -238,7 +260,7 @@ describeReal('push-key in hostile homes, under load and in other time zones', ()
       extendEnv: false,
       reject: false,
       timeout: 30_000,
-    }).then((r) => ({ exitCode: r.exitCode ?? 1, stderr: String(r.stderr) }))
+    }).then((r) => ({ exitCode: r.exitCode ?? 1, stdout: String(r.stdout), stderr: String(r.stderr) }))
   }
 
   it(
