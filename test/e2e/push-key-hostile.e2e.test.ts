@@ -329,4 +329,24 @@ describeReal('push-key in hostile homes, under load and in other time zones', ()
     expect(forced.stdout).toMatch(/valid 60 s \(EC2 Instance Connect\)$/m)
     expect(await sshWith(web1, other.path)).toBe('refused')
   })
+  it('a real instance without setpriv (runuser), then without runuser too (su): the key is still written by the user', async () => {
+    const h = hosts.real
+    // removed inside the instance only: its root is an overlay, the machine keeps its files
+    for (const [tool, next] of [
+      ['/usr/bin/setpriv', 'runuser'],
+      ['/usr/sbin/runuser', 'su'],
+    ] as const) {
+      await resetHome(h, ownerText())
+      const gone = await h.asRoot(
+        `rm -f ${tool} && ! command -v ${tool.split('/').pop()} && command -v ${next}`,
+      )
+      expect(gone.exitCode, gone.stderr).toBe(0)
+      const key = makeClientKey()
+      const r = await pushKey(h.name, '--key', `${key.path}.pub`, '--ttl', '10s')
+      expect(r.stdout, `${next}: ${r.stderr}`).toMatch(/^ok\s/m)
+      // a file root had written would be root's: mktemp and mv ran as pi
+      expect((await h.asRoot('stat -c %U:%a /home/pi/.ssh/authorized_keys')).stdout).toBe('pi:600\n')
+      expect(await sshWith(h, key.path)).toBe('accepted')
+    }
+  })
 })
