@@ -159,8 +159,14 @@ describeReal('push-key in hostile homes, under load and in other time zones', ()
         const text = await keysOf(h)
         expect(text.startsWith(`${owner}\n`)).toBe(true)
         expect(text.split('\n').filter((l) => l.includes('ssm-ssh-temp-'))).toHaveLength(10)
+        const pushed = (Date.now() - started) / 1000
         for (const k of keys) expect(await sshWith(h, k.path)).toBe('accepted')
-        expect((Date.now() - started) / 1000).toBeLessThan(20)
+        const verified = (Date.now() - started) / 1000
+        process.stderr.write(
+          `push-key parallel (${kind}): 10 pushes done in ${pushed.toFixed(1)} s, all 10 keys accepted by ${verified.toFixed(1)} s\n`,
+        )
+        // every key was tried before the first TTL (20 s) ran out
+        expect(verified).toBeLessThan(20)
         // --revoke: the last key (TTL 29 s) ends now
         const last = keys[9] as (typeof keys)[number]
         const revoked = await pushKey(h.name, '--key', `${last.path}.pub`, '--revoke')
