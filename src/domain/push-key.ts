@@ -1,6 +1,9 @@
-// The temporary key line and the Run Command script that installs it. Everything that reaches the
-// remote shell is single-quoted here; the user's key comment is dropped, so a hostile comment is
-// never written; the key itself is checked to be one well-formed public key.
+// The temporary key and the Run Command script that installs, revokes or cleans it up. Everything
+// that reaches the remote shell is single-quoted here; the user's key comment is dropped, so a hostile
+// comment is never written; the key itself is checked to be one well-formed public key. The key line
+// itself is made on the instance (templates/push-key.sh): its expiry-time must be in the instance's
+// own local time, which only the instance knows.
+import { createHash } from 'node:crypto'
 import { UsageError } from '../support/errors.ts'
 
 export interface PublicKey {
@@ -32,17 +35,14 @@ export function parsePublicKey(text: string, source: string): PublicKey {
   return { type, blob }
 }
 
+/** The fingerprint `ssh-keygen -l` prints: SHA256 of the key blob, base64 without padding. */
+export function fingerprint(key: PublicKey): string {
+  const digest = createHash('sha256').update(Buffer.from(key.blob, 'base64')).digest('base64')
+  return `SHA256:${digest.replace(/=+$/, '')}`
+}
+
 export function validUser(user: string): boolean {
   return /^[a-z_][a-z0-9_-]{0,31}$/.test(user)
-}
-
-/** sshd's expiry-time format (sshd(8)): YYYYMMDDHHMMSS, here in UTC. */
-export function expiryTime(at: Date): string {
-  return at.toISOString().replace(/[-:T]/g, '').slice(0, 14)
-}
-
-export function keyLine(key: PublicKey, expiresAt: Date, marker: string): string {
-  return `expiry-time="${expiryTime(expiresAt)}" ${key.type} ${key.blob} ${marker}`
 }
 
 /** POSIX single quotes: the one quoting with no special characters inside. */
@@ -50,19 +50,46 @@ export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`
 }
 
+export type ScriptAction = 'add' | 'revoke' | 'cleanup'
+
 export function renderScript(
   template: string,
-  values: { user: string; keyline: string; plainline?: string; marker: string; ttlSeconds: number },
+  values: { action: ScriptAction; user: string; key?: PublicKey; marker: string; ttlSeconds: number },
 ): string {
   return template
+    .replace('__ACTION__', shellQuote(values.action))
     .replace('__USER__', shellQuote(values.user))
-    .replace('__KEYLINE__', shellQuote(values.keyline))
-    .replace('__PLAINLINE__', shellQuote(values.plainline ?? values.keyline))
+    .replace('__KEY__', shellQuote(values.key ? `${values.key.type} ${values.key.blob}` : ''))
     .replace('__MARKER__', shellQuote(values.marker))
     .replace('__TTL__', String(Math.round(values.ttlSeconds)))
 }
 
-/** 10m, 90s, 2h → seconds (1 minute to 24 hours). */
+/** What the script printed (templates/push-key.sh): its verdict and what it learnt on the way. */
+export interface ScriptReport {
+  /** the first FAILED line's reason */
+  failed?: string
+  /** add: until when (epoch seconds, the instance's clock) and that time as the instance wrote it */
+  added?: { expires: number; stamp: string; zone: string }
+  /** revoke, cleanup: lines removed */
+  removed?: number
+  /** add: whether sshd asks EC2 Instance Connect (its AuthorizedKeysCommand) */
+  instanceConnect?: boolean
+}
+
+export function parseScriptOutput(output: string): ScriptReport {
+  const report: ScriptReport = {}
+  const failed = /^FAILED (.+)$/m.exec(output)?.[1]
+  if (failed !== undefined) report.failed = failed
+  const added = /^ADDED \S+ (\d+) (\d{14}) ?(\S*)$/m.exec(output)
+  if (added) report.added = { expires: Number(added[1]), stamp: added[2] as string, zone: added[3] ?? '' }
+  const removed = /^REMOVED (\d+)$/m.exec(output)?.[1]
+  if (removed !== undefined) report.removed = Number(removed)
+  const eic = /^EIC (yes|no)$/m.exec(output)?.[1]
+  if (eic !== undefined) report.instanceConnect = eic === 'yes'
+  return report
+}
+
+/** 10m, 90s, 2h → seconds (10 seconds to 24 hours). */
 export function parseTtl(text: string): number {
   const m = /^(\d+)(s|m|h)?$/.exec(text)
   const seconds = m

@@ -1,7 +1,8 @@
 // The simulated fleet: deterministic from --seed, and shaped like the field. The first instances are
 // stable names for the demo and the tests:
 //   pi-kitchen, pi-garage, pi-attic   hybrid Raspberry Pis (user pi)
-//   web-1, web-2                      EC2 instances (user ec2-user), EC2 Name tags
+//   web-1, web-2                      EC2 Amazon Linux (user ec2-user), EC2 Name tags; web-1 without the
+//                                     ec2-instance-connect package (Instance Connect keys do nothing there)
 //   pi-gateway                        a Pi with private hosts behind it (remote-host forwarding)
 //   pi-clone ×2                       a copied SD card: same ComputerName and Name, two mi- ids
 //   pi-offline                        ConnectionLost, last ping an hour ago
@@ -49,13 +50,15 @@ interface Seed {
   computerName?: string
   reachable?: string[]
   lanNames?: Record<string, string[]>
+  /** EC2: false where the ec2-instance-connect package is not installed */
+  instanceConnect?: boolean
 }
 
 const named: Seed[] = [
   { name: 'pi-kitchen', kind: 'hybrid' },
   { name: 'pi-garage', kind: 'hybrid' },
   { name: 'pi-attic', kind: 'hybrid' },
-  { name: 'web-1', kind: 'ec2' },
+  { name: 'web-1', kind: 'ec2', instanceConnect: false },
   { name: 'web-2', kind: 'ec2' },
   {
     name: 'pi-gateway',
@@ -129,6 +132,7 @@ export function generateFleet(options: FleetOptions): Fleet {
         availabilityZone: 'eu-west-1a',
         vpcCidr: '172.31.0.0/16',
         instanceType: 't4g.small',
+        instanceConnect: seed.instanceConnect ?? true,
         users: ['ec2-user'],
       }
     }

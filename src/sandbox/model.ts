@@ -29,6 +29,17 @@ export interface SimInstance {
   /** EC2 only */
   availabilityZone?: string
   instanceType?: string
+  /**
+   * IANA time zone of the host's clock (default UTC): scripts get it as TZ, and its SSH server reads
+   * authorized_keys' expiry-time in it, as sshd reads local time.
+   */
+  timezone?: string
+  /**
+   * EC2: whether its sshd asks EC2 Instance Connect (the ec2-instance-connect package's
+   * AuthorizedKeysCommand); without it, keys sent by SendSSHPublicKey are accepted by the API and
+   * never by the host, as on AWS. Default true for EC2.
+   */
+  instanceConnect?: boolean
   /** OS user names that exist on the host (pi, ec2-user, ubuntu …); the first is the default */
   users: string[]
   /** Absolute path of this instance's home directory under --state (authorized_keys live in .ssh/) */

@@ -17,6 +17,8 @@ const ONLINE_TIMEOUT_MS = 60_000
 
 export interface RealFleetOptions {
   count: number
+  /** Name tags to turn real first, in place of ORDER */
+  names?: string[]
   agentBinDir: string
   serviceSocket: string
   caCertFile: string
@@ -30,10 +32,10 @@ export interface RealFleet {
   close(): Promise<string[]>
 }
 
-export function chooseRealInstances(state: SandboxState, count: number): SimInstance[] {
+export function chooseRealInstances(state: SandboxState, count: number, names = ORDER): SimInstance[] {
   const byName = (name: string) => [...state.instances.values()].find((i) => i.tags.get('Name') === name)
   const chosen: SimInstance[] = []
-  for (const name of ORDER) {
+  for (const name of names) {
     const hit = byName(name)
     if (hit && chosen.length < count) chosen.push(hit)
   }
@@ -56,7 +58,7 @@ export async function startRealFleet(
   options: RealFleetOptions,
 ): Promise<RealFleet> {
   for (const line of await reapStaleInstances(options.log)) options.log.warn(`sandbox: ${line}`)
-  const chosen = chooseRealInstances(state, options.count)
+  const chosen = chooseRealInstances(state, options.count, options.names)
   const instances = new Map<string, RealInstance>()
   const dirOf = (id: string) => resolve(state.stateDir, 'real', id)
   const close = async (): Promise<string[]> => {
@@ -94,6 +96,13 @@ export async function startRealFleet(
         caCertFile: options.caCertFile,
         credentials: { accessKeyId: state.accessKeyId, secretAccessKey: state.secretAccessKey },
         users: instance.users,
+        // the Pis run this machine's Debian (as Raspberry Pi OS reports itself); an EC2 instance says
+        // what it is, so the agent reports its platform as AWS would (web-1: Amazon Linux 2023)
+        ...(instance.kind === 'ec2'
+          ? {
+              osRelease: `NAME="${instance.platformName}"\nVERSION_ID="${instance.platformVersion}"\nPRETTY_NAME="${instance.platformName} ${instance.platformVersion}"\n`,
+            }
+          : {}),
         ...(options.authorizedKey ? { authorizedKey: options.authorizedKey } : {}),
         agentBinDir: options.agentBinDir,
         ...(lanHosts.length > 0 ? { lanHosts } : {}),

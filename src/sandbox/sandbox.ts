@@ -42,6 +42,8 @@ export interface SandboxOptions {
   log?: Log
   /** how many instances AWS's own amazon-ssm-agent plays (root, Linux and the agent binaries needed) */
   real?: number
+  /** which instances (Name tags) turn real, in place of the Pis first (e.g. ['web-1'], an EC2 one) */
+  realNames?: string[]
   /** where the agent binaries are (default: ../shared/tools/amazon-ssm-agent/bin of the checkout) */
   agentBinDir?: string
   /** the simulated agents' smux keepalive timing where their version uses it (default xtaci's 10 s / 30 s) */
@@ -185,6 +187,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       })
       realFleet = await startRealFleet(state, hub, {
         count: wantReal,
+        ...(options.realNames ? { names: options.realNames } : {}),
         agentBinDir,
         serviceSocket,
         caCertFile: tls.caCertFile,

@@ -1,5 +1,6 @@
 // push-key end to end: Run Command puts a temporary key on a hybrid node (the exact line checked),
-// ssh works with it and is refused after the TTL; EC2 Instance Connect does the same for i-.
+// ssh works with it and is refused after the TTL; EC2 Instance Connect does the same for i- instances
+// whose sshd asks it, and web-1, which lacks the package, gets its key by Run Command.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { execa } from 'execa'
@@ -33,10 +34,13 @@ describe('ssm-ssh push-key', () => {
   it('Run Command: the exact marked line, ssh works, and it is gone after the TTL', async () => {
     const id = w.idOf('pi-attic')
     expect((await sshWith(fresh.path, `pi@${id}`)).exitCode).toBe(255)
-    const r = await run('pi-attic', '--key', `${fresh.path}.pub`, '--user', 'pi', '--ttl', '12s')
+    const r = await run('pi-attic', '--key', `${fresh.path}.pub`, '--ttl', '12s')
     expect(r.stderr).toBe('')
     expect(r.stdout).toMatch(
-      new RegExp(`^ok\\s+${id}\\s+pi-attic\\s+key valid for 12 s \\(Run Command\\)$`, 'm'),
+      new RegExp(
+        `^ok\\s+${id}\\s+pi-attic\\s+pi\\s+key SHA256:\\S+ valid 12 s, until \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC \\(Run Command\\)$`,
+        'm',
+      ),
     )
     expect(r.exitCode).toBe(0)
     const [type, blob] = fresh.publicKey.split(' ')
@@ -46,7 +50,7 @@ describe('ssm-ssh push-key', () => {
     ).split('\n')
     expect(lines.at(-2)).toMatch(
       new RegExp(
-        `^expiry-time="\\d{14}" ${type} ${blob!.replace(/[+/]/g, '\\$&')} ssm-ssh-temp-[0-9a-f]{12}$`,
+        `^expiry-time="\\d{14}" ${type} ${blob!.replace(/[+/]/g, '\\$&')} ssm-ssh-temp-[0-9a-f]{12}-expires-\\d+$`,
       ),
     )
     expect((await sshWith(fresh.path, `pi@${id}`)).stdout).toBe('in')
@@ -138,15 +142,17 @@ describe('ssm-ssh push-key', () => {
     writeFileSync(file, mine + expired + valid)
     const r = await run('pi-kitchen', 'pi-offline', '--cleanup')
     expect(r.stdout).toMatch(
-      new RegExp(`^ok\\s+${id}\\s+pi-kitchen\\s+1 expired ssm-ssh key line\\(s\\) removed$`, 'm'),
+      new RegExp(`^ok\\s+${id}\\s+pi-kitchen\\s+-\\s+1 expired ssm-ssh key line\\(s\\) removed$`, 'm'),
     )
-    expect(r.stdout).toMatch(/^FAILED\s+mi-[0-9a-f]{17}\s+pi-offline\s+offline/m)
+    expect(r.stdout).toMatch(/^FAILED\s+mi-[0-9a-f]{17}\s+pi-offline\s+-\s+offline/m)
     expect(readFileSync(file, 'utf8')).toBe(mine + valid)
   })
 
   it('EC2 Instance Connect for i-: valid at once', async () => {
-    const r = await run('web-2', '--key', `${fresh.path}.pub`, '--user', 'ec2-user')
-    expect(r.stdout).toMatch(/^ok\s+i-[0-9a-f]{17}\s+web-2\s+key valid for 60 s \(EC2 Instance Connect\)$/m)
+    const r = await run('web-2', '--key', `${fresh.path}.pub`, '--method', 'eic')
+    expect(r.stdout).toMatch(
+      /^ok\s+i-[0-9a-f]{17}\s+web-2\s+ec2-user\s+key SHA256:\S+ valid 60 s \(EC2 Instance Connect\)$/m,
+    )
     expect((await sshWith(fresh.path, 'ec2-user@web-2')).stdout).toBe('in')
     // EIC keys live 60 s: refused once that has passed
     await vi.waitFor(async () => expect((await sshWith(fresh.path, 'ec2-user@web-2')).exitCode).toBe(255), {
@@ -155,11 +161,53 @@ describe('ssm-ssh push-key', () => {
     })
   }, 120_000)
 
+  it('web-1 (Amazon Linux, no ec2-instance-connect): Run Command as ec2-user, and EC2 Instance Connect only once an instance has shown it asks it', async () => {
+    const key = makeClientKey()
+    const eicCalls = () => w.box.state.requests.filter((q) => q.operation === 'SendSSHPublicKey').length
+    const eicBefore = eicCalls()
+    for (let push = 0; push < 2; push++) {
+      const r = await run('web-1', '--key', `${key.path}.pub`)
+      expect(r.stdout, r.stderr).toMatch(
+        /^ok\s+i-[0-9a-f]{17}\s+web-1\s+ec2-user\s+key SHA256:\S+ valid 600 s, until .* \(Run Command\)$/m,
+      )
+    }
+    expect((await sshWith(key.path, 'ec2-user@web-1')).stdout).toBe('in')
+    expect(eicCalls()).toBe(eicBefore)
+    // forced, EC2 Instance Connect says yes on web-1 (as AWS does) and its sshd never asks for the key
+    const other = makeClientKey()
+    const forced = await run('web-1', '--key', `${other.path}.pub`, '--method', 'eic')
+    expect(forced.stdout).toMatch(
+      /^ok\s+\S+\s+web-1\s+ec2-user\s+key SHA256:\S+ valid 60 s \(EC2 Instance Connect\)$/m,
+    )
+    expect((await sshWith(other.path, 'ec2-user@web-1')).exitCode).toBe(255)
+    // web-2 has the package: its first push goes by Run Command and finds that out, the next by EIC
+    const first = await run('web-2', '--key', `${key.path}.pub`, '--ttl', '10s')
+    expect(first.stdout).toMatch(/^ok\s+\S+\s+web-2\s+ec2-user\s+.*\(Run Command\)$/m)
+    const second = await run('web-2', '--key', `${other.path}.pub`)
+    expect(second.stdout).toMatch(/^ok\s+\S+\s+web-2\s+ec2-user\s+.*valid 60 s \(EC2 Instance Connect\)$/m)
+    expect((await sshWith(other.path, 'ec2-user@web-2')).stdout).toBe('in')
+  })
+
+  it('a name that matches several instances, or none, is a row of its own; the other targets still get the key', async () => {
+    const r = await run('pi-clone', 'pi-garage', 'no-such-pi', '--key', `${fresh.path}.pub`, '--ttl', '10s')
+    expect(r.stdout).toMatch(
+      /^FAILED\s+-\s+pi-clone\s+-\s+ambiguous: mi-[0-9a-f]{17}, mi-[0-9a-f]{17} \(pass one id\)$/m,
+    )
+    expect(r.stdout).toMatch(/^FAILED\s+-\s+no-such-pi\s+-\s+no managed instance matches$/m)
+    expect(r.stdout).toMatch(
+      new RegExp(`^ok\\s+${w.idOf('pi-garage')}\\s+pi-garage\\s+pi\\s+key SHA256:`, 'm'),
+    )
+    expect(r.stderr).toMatch(/^ssm-ssh: 2 of 3 targets matched no single instance/)
+    expect(r.exitCode).toBe(4)
+  })
+
   it('offline targets are reported, hostile input sends nothing', async () => {
     const before = w.box.state.requests.filter((q) => q.operation === 'SendCommand').length
     const offline = await run('pi-offline', '--key', `${fresh.path}.pub`)
     expect(offline.exitCode).toBe(1)
-    expect(offline.stdout).toMatch(/^FAILED\s+mi-[0-9a-f]{17}\s+pi-offline\s+offline \(ConnectionLost\)$/m)
+    expect(offline.stdout).toMatch(
+      /^FAILED\s+mi-[0-9a-f]{17}\s+pi-offline\s+pi\s+offline \(ConnectionLost\)$/m,
+    )
     for (const user of ['root; rm -rf /', '$(id)', "pi'", 'Pi\nroot']) {
       const r = await run('pi-garage', '--key', `${fresh.path}.pub`, '--user', user)
       expect(r.exitCode).toBe(2)

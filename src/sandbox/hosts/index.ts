@@ -111,7 +111,10 @@ export async function ensureHostPort(state: SandboxState, instanceId: string): P
         }
         return undefined
       },
+      timeZone: () => instance.timezone ?? 'UTC',
       pushedKeys: (user) => {
+        // sshd asks EC2 Instance Connect only where its package set up the AuthorizedKeysCommand
+        if (instance.instanceConnect === false) return []
         const now = state.now().getTime()
         return state.pushedKeys
           .filter((k) => k.instanceId === instanceId && k.osUser === user && k.expiresAt.getTime() > now)

@@ -26,12 +26,20 @@ export function createRunScript(state: SandboxState): RunScript {
     const instance = state.instances.get(instanceId)
     if (!instance) throw new Error(`no simulated instance ${instanceId}`)
     await prepareHome(state, instance.home)
-    // The host's /etc/ssh, as far as scripts need it: its public host key (push-key prints it)
+    // The host's /etc/ssh, as far as scripts need it: its public host key (push-key prints it) and,
+    // on EC2 with the ec2-instance-connect package, the AuthorizedKeysCommand it configures
     const sshEtc = join(state.stateDir, 'etc-ssh', instanceId)
     await mkdir(sshEtc, { recursive: true })
     await writeFile(
       join(sshEtc, 'ssh_host_ed25519_key.pub'),
       `${(await hostPublicKeys(state, instanceId)).join('\n')}\n`,
+    )
+    const instanceConnect = instance.kind === 'ec2' && instance.instanceConnect !== false
+    await writeFile(
+      join(sshEtc, 'sshd_config'),
+      instanceConnect
+        ? 'AuthorizedKeysCommand /opt/aws/bin/eic_run_authorized_keys %u %f\nAuthorizedKeysCommandUser ec2-instance-connect\n'
+        : '',
     )
     return new Promise<ScriptResult>((resolve) => {
       const child = spawn(shell, ['-c', script], {
@@ -43,7 +51,9 @@ export function createRunScript(state: SandboxState): RunScript {
           USER: instance.users[0] ?? 'root',
           PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
           LANG: 'C.UTF-8',
+          TZ: instance.timezone ?? 'UTC',
           SSM_SSH_SANDBOX_HOME: instance.home,
+          SSM_SSH_SANDBOX_USERS: instance.users.join(' '),
           SSM_SSH_SANDBOX_SSH_ETC: sshEtc,
         },
       })

@@ -22,6 +22,8 @@ export interface HostSpec {
   /** keys pushed through EC2 Instance Connect that are valid right now for `user` */
   pushedKeys(user: string): string[]
   now(): Date
+  /** the host's time zone (IANA), in which sshd reads expiry-time; UTC when absent */
+  timeZone?(): string
   /** direct-tcpip (ssh -W, ProxyJump): the loopback port for an allowed address, else undefined */
   forward?(address: string, port: number): Promise<number | undefined>
   log?: Log
@@ -39,7 +41,7 @@ async function allowedKeys(spec: HostSpec, user: string): Promise<ParsedKey[]> {
   } catch {
     // no authorized_keys: only pushed keys can work
   }
-  const lines = [...parseAuthorizedKeys(text, spec.now()), ...spec.pushedKeys(user)]
+  const lines = [...parseAuthorizedKeys(text, spec.now(), spec.timeZone?.()), ...spec.pushedKeys(user)]
   const keys: ParsedKey[] = []
   for (const line of lines) {
     const parsed = utils.parseKey(line)

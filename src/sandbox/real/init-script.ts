@@ -63,6 +63,12 @@ install -D -m 0644 "$seed/amazon-ssm-agent.json" "$root/etc/amazon/ssm/amazon-ss
 install -D -m 0644 "$seed/seelog.xml" "$root/etc/amazon/ssm/seelog.xml"
 install -D -m 0644 "$seed/ca.pem" "$root/etc/ssl/certs/ssm-sandbox-ca.pem"
 
+# The platform the agent reports, when it is not this machine's (an Amazon Linux EC2 instance)
+if [ -s "$seed/os-release" ]; then
+  rm -f "$root/etc/os-release"
+  install -m 0644 "$seed/os-release" "$root/etc/os-release"
+fi
+
 hostname "$HOST_NAME"
 echo "$HOST_NAME" >"$root/etc/hostname"
 printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n' "$HOST_NAME" >"$root/etc/hosts"

@@ -26,6 +26,11 @@ export interface RealInstanceSpec {
   /** one OpenSSH public key line for every user's ~/.ssh/authorized_keys */
   authorizedKey?: string
   agentBinDir: string
+  /**
+   * the instance's /etc/os-release, where its platform differs from this machine's (an Amazon Linux
+   * EC2 instance): the agent reports NAME and VERSION_ID from it as PlatformName/PlatformVersion
+   */
+  osRelease?: string
   /** private hosts reachable only from this instance, each with its own sshd on its address */
   lanHosts?: LanHost[]
   /** names the instance resolves through its /etc/hosts: name → addresses, in the order they resolve */
@@ -69,6 +74,7 @@ export function specProblem(spec: RealInstanceSpec): string | undefined {
     if (bad !== undefined) return `LAN name ${name}: "${bad}" is not an IP address`
   }
   if (spec.authorizedKey?.includes('\n')) return 'authorizedKey must be one line'
+  if (spec.osRelease?.includes('\0')) return 'osRelease must be text'
   const secrets = [spec.credentials.accessKeyId, spec.credentials.secretAccessKey]
   if (secrets.some((s) => s === '' || /\s/.test(s))) return 'credentials must be non-empty, without spaces'
   return undefined

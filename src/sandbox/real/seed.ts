@@ -51,6 +51,7 @@ export async function writeSeed(spec: RealInstanceSpec, dir: string): Promise<vo
   )
   await writeFile(join(seed, 'hosts'), names.join(''))
   if (spec.authorizedKey) await writeFile(join(seed, 'authorized_key'), `${spec.authorizedKey.trim()}\n`)
+  if (spec.osRelease) await writeFile(join(seed, 'os-release'), spec.osRelease)
   for (const sshd of sshdConfigs(spec.users, lanHosts)) {
     await writeFile(join(seed, 'sshd', `${sshd.name}.conf`), sshd.text)
   }
