@@ -1,8 +1,9 @@
 // ssm-ssh's own known_hosts (<ssh-dir>/ssm-ssh/known_hosts), keyed by HostKeyAlias = instance id:
 // host keys learnt through Run Command, so the first ssh is verified, not trust-on-first-use.
-import { join } from 'node:path'
+import { mkdir } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { writeFileAtomic } from '../support/atomic-file.ts'
-import { readText } from './config-files.ts'
+import { readText, withLock } from './config-files.ts'
 
 export const knownHostsPath = (sshDir: string) => join(sshDir, 'ssm-ssh', 'known_hosts')
 
@@ -19,8 +20,14 @@ export function parseHostKeys(output: string): string[] {
   )
 }
 
+/** Under a lock: four pushes pinning at once kept three (each read the file before the others wrote). */
 export async function pinHostKeys(sshDir: string, instanceId: string, keys: string[]): Promise<PinResult> {
   const path = knownHostsPath(sshDir)
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 })
+  return withLock(dirname(path), () => pinLocked(path, instanceId, keys), 'known_hosts.lock')
+}
+
+async function pinLocked(path: string, instanceId: string, keys: string[]): Promise<PinResult> {
   const text = (await readText(path)) ?? ''
   const lines = text.split('\n').filter(Boolean)
   const known = new Map(

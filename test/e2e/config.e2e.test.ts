@@ -1,6 +1,14 @@
 // ssm-ssh config end to end: the stanzas it writes carry the real ssh to every kind of target,
 // `ssh -G` shows what each alias resolves to, and --remove gives the user's file back byte for byte.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { join } from 'node:path'
 import { execa } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -81,7 +89,9 @@ describe('ssm-ssh config', () => {
     expect(text.slice(0, text.length - userConfig.length)).toMatch(
       /^# ssm-ssh: .*\r\nInclude .*ssm-ssh\/config\r\n$/,
     )
-    expect(readFileSync(join(sshDir, 'config.ssm-ssh.bak'), 'utf8')).toBe(userConfig)
+    const backups = readdirSync(sshDir).filter((f) => /^config\.ssm-ssh\.\d{8}T\d{6}\.\d{3}Z\.bak$/.test(f))
+    expect(backups).toHaveLength(1)
+    expect(readFileSync(join(sshDir, backups[0] as string), 'utf8')).toBe(userConfig)
   })
 
   it.each([
@@ -213,5 +223,88 @@ describe('ssm-ssh config --push-key (one step for fresh instances)', () => {
     expect(readFileSync(join(sshDir, 'ssm-ssh', 'known_hosts'), 'utf8')).toMatch(
       new RegExp(`^${w.idOf('pi-attic')} ssh-ed25519 `),
     )
+  })
+})
+
+describe('ssm-ssh config keeps the user’s files safe', () => {
+  let w: World
+  beforeAll(async () => {
+    w = await startWorld()
+  })
+  afterAll(async () => w.close())
+  const config = (sshDir: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) =>
+    execa(process.execPath, [cli, ...extra, 'config', '--ssh-dir', sshDir, '--user', 'pi'], {
+      env: { ...w.env, XDG_CACHE_HOME: join(w.dir, 'cache-safe'), ...env },
+      extendEnv: false,
+      reject: false,
+    })
+
+  it('3 regions configured at once keep their 3 blocks (files were read outside the lock: 1 or 2 survived)', async () => {
+    const sshDir = join(w.dir, 'dot-ssh-concurrent')
+    mkdirSync(sshDir, { mode: 0o700 })
+    writeFileSync(join(sshDir, 'config'), 'Host mine\n  User me\n')
+    const runs = await Promise.all(
+      ['eu-west-1', 'eu-north-1', 'us-east-1'].map((r) => config(sshDir, ['--region', r])),
+    )
+    for (const r of runs) expect(r.exitCode, r.stderr).toBe(0)
+    const ours = readFileSync(join(sshDir, 'ssm-ssh', 'config'), 'utf8')
+    for (const r of ['eu-west-1', 'eu-north-1', 'us-east-1'])
+      expect(ours).toContain(`# >>> ssm-ssh profile=default region=${r} `)
+    const user = readFileSync(join(sshDir, 'config'), 'utf8')
+    expect(user.match(/^Include /gm)).toHaveLength(1)
+    expect(user.endsWith('Host mine\n  User me\n')).toBe(true)
+  })
+
+  it('a symlinked ~/.ssh/config (a dotfiles repository) stays a link; the file it points to gets the Include', async () => {
+    const sshDir = join(w.dir, 'dot-ssh-link')
+    mkdirSync(sshDir, { mode: 0o700 })
+    const dotfiles = join(w.dir, 'dotfiles')
+    mkdirSync(dotfiles)
+    writeFileSync(join(dotfiles, 'ssh_config'), 'Host mine\n  User me\n')
+    symlinkSync(join(dotfiles, 'ssh_config'), join(sshDir, 'config'))
+    const r = await config(sshDir)
+    expect(r.exitCode, r.stderr).toBe(0)
+    expect(lstatSync(join(sshDir, 'config')).isSymbolicLink()).toBe(true)
+    expect(readFileSync(join(dotfiles, 'ssh_config'), 'utf8')).toMatch(
+      /^# ssm-ssh: .*\nInclude .*\nHost mine\n {2}User me\n$/,
+    )
+  })
+
+  it('each run that changes the config keeps a dated backup, the last five (one .bak was overwritten each time)', async () => {
+    const sshDir = join(w.dir, 'dot-ssh-backups')
+    mkdirSync(sshDir, { mode: 0o700 })
+    const versions = ['Host one\n', 'Host two\n', 'Host three\n']
+    for (const v of versions) {
+      writeFileSync(join(sshDir, 'config'), v)
+      expect((await config(sshDir)).exitCode).toBe(0)
+    }
+    const backups = readdirSync(sshDir)
+      .filter((f) => f.endsWith('.bak'))
+      .sort()
+    expect(backups.map((f) => readFileSync(join(sshDir, f), 'utf8'))).toEqual(versions)
+  })
+
+  it('--dry-run prints a unified diff of both files and writes nothing', async () => {
+    const sshDir = join(w.dir, 'dot-ssh-dry')
+    mkdirSync(sshDir, { mode: 0o700 })
+    writeFileSync(join(sshDir, 'config'), 'Host mine\n  User me\n')
+    const r = await config(sshDir, [], {})
+    expect(r.exitCode).toBe(0)
+    writeFileSync(join(sshDir, 'config'), 'Host mine\n  User me\n')
+    const dry = await execa(
+      process.execPath,
+      [cli, 'config', '--ssh-dir', sshDir, '--user', 'admin', '--dry-run'],
+      {
+        env: { ...w.env, XDG_CACHE_HOME: join(w.dir, 'cache-safe') },
+        extendEnv: false,
+        reject: false,
+      },
+    )
+    expect(dry.exitCode).toBe(0)
+    expect(dry.stdout).toMatch(
+      /^--- .*\/config\n\+\+\+ .*\/config \(after ssm-ssh config\)\n@@ -1,2 \+1,4 @@\n\+# ssm-ssh: /m,
+    )
+    expect(dry.stdout).toMatch(/^- {2}User pi\n\+ {2}User admin$/m)
+    expect(readFileSync(join(sshDir, 'config'), 'utf8')).toBe('Host mine\n  User me\n')
   })
 })
