@@ -80,7 +80,15 @@ describe('loadInventory', () => {
       const refused = throttled.state.requests.filter((r) => r.status >= 400)
       expect(refused.length).toBeGreaterThan(0)
       expect(new Set(refused.map((r) => r.errorCode))).toEqual(
-        new Set(refused.map((r) => (r.service === 'ec2' ? 'RequestLimitExceeded' : 'ThrottlingException'))),
+        new Set(
+          refused.map((r) =>
+            r.service === 'ec2'
+              ? 'RequestLimitExceeded'
+              : r.service === 'tagging'
+                ? 'ThrottledException'
+                : 'ThrottlingException',
+          ),
+        ),
       )
     } finally {
       await throttled.close()
