@@ -50,6 +50,7 @@ describe('run parse', () => {
     [['x', '--max-concurrency', '0', '--', 'true'], /--max-concurrency 0 is not a count or a percentage/],
     [['x', '--max-errors', '101%', '--', 'true'], /--max-errors 101% is not/],
     [['x', '--timeout', '3d', '--', 'true'], /--timeout 3d is not a duration/],
+    [['x', '--timeout', '4', '--', 'true'], /--timeout 4 is not a duration from 5s/],
     [['x', '--delivery-timeout', '10', '--', 'true'], /--delivery-timeout 10 is not a duration from 30s/],
     [['x', '--via', 'telnet', '--', 'true'], /--via telnet is not run-command or ssh/],
     [['x', '--parallel', '4', '--', 'true'], /--parallel needs --via ssh/],

@@ -129,7 +129,8 @@ export function parse(argv: string[]): RunOptions {
     })
   if (values.user !== undefined && !/^[a-z_][a-z0-9_.-]{0,31}$/i.test(values.user))
     throw new UsageError(`--user ${values.user} is not a valid login name`, { hint: 'e.g. --user pi' })
-  const timeoutSeconds = parseDuration(values.timeout ?? '10m', '--timeout', 1, 172_800)
+  // the agent ignores an executionTimeout under 5 s and runs the script for up to an hour instead
+  const timeoutSeconds = parseDuration(values.timeout ?? '10m', '--timeout', 5, 172_800)
   const deliveryTimeoutSeconds = parseDuration(
     values['delivery-timeout'] ?? '5m',
     '--delivery-timeout',

@@ -149,7 +149,7 @@ describe('ssm-ssh run', () => {
   })
 
   it('execution timeouts and undeliverable nodes are reported as such', async () => {
-    const slow = await run(['pi-garage', '--timeout', '1', '--', 'sleep 10'])
+    const slow = await run(['pi-garage', '--timeout', '5', '--', 'sleep 30'])
     expect(slow.stderr).toContain('pi-garage\t[exit 137, timed out (--timeout)]')
     expect(slow.exitCode).toBe(1)
     // listed Online (the cache), gone by the time the command is sent

@@ -2,6 +2,7 @@
 // the 24-byte error title, 23-byte markers; 24,000-byte streams ending in the 20-byte suffix).
 import { describe, expect, it } from 'vitest'
 import { stringPrefix, truncateOutput } from './agent-output.ts'
+import { agentExecutionTimeout } from './command-runner.ts'
 import { concurrencyLimit, errorLimit } from './rate-control.ts'
 
 const TITLE = '\n----------ERROR-------\n'
@@ -53,5 +54,15 @@ describe('what the agent keeps of a script’s output', () => {
     ['5%', 10, 0],
   ])('MaxErrors %s of %i targets tolerates %i', (value, targets, expected) => {
     expect(errorLimit(value, targets)).toBe(expected)
+  })
+
+  it.each([
+    [2, 3600],
+    [5, 5],
+    [600, 600],
+    [172_800, 172_800],
+    [172_801, 3600],
+  ])('executionTimeout %i runs the script for up to %i s', (asked, applied) => {
+    expect(agentExecutionTimeout(asked)).toBe(applied)
   })
 })

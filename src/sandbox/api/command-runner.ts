@@ -20,6 +20,15 @@ export type RunScript = (
 /** How long an online agent takes to pick a command up. */
 const PICKUP_MS = 50
 
+/**
+ * The timeout the agent applies: outside 5–172,800 s it takes its default of an hour (amazon-ssm-agent
+ * pluginutil ValidateExecutionTimeout; seen from the real agent, which ran `sleep 30` to the end with
+ * executionTimeout 2).
+ */
+export function agentExecutionTimeout(seconds: number): number {
+  return seconds < 5 || seconds > 172_800 ? 3600 : seconds
+}
+
 export const STATUS_DETAILS: Record<CommandStatus, string> = {
   Pending: 'Pending',
   InProgress: 'In Progress',
@@ -142,7 +151,7 @@ function deliver(
       }
       options
         .runScript(instance.id, options.script, {
-          timeoutSeconds: options.executionTimeout,
+          timeoutSeconds: agentExecutionTimeout(options.executionTimeout),
           signal: abort.signal,
           commandId: command.commandId,
           parameters: command.parameters,
