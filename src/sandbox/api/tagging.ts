@@ -51,12 +51,18 @@ export function getResources(state: SandboxState, body: Body) {
     if (!f.Key || f.Key.length > 128) throw invalid('TagFilter Key must be 1 to 128 characters')
     if ((f.Values?.length ?? 0) > 20) throw invalid('TagFilter may have at most 20 values')
   }
-  const tagged = [...state.instances.values()].filter(
+  // by ARN: a lookup per ARN (unknown ones are left out, not an error); otherwise the whole fleet
+  const candidates = arns
+    ? arns.flatMap((arn) => {
+        const instance = state.instances.get(arn.slice(arn.lastIndexOf('/') + 1))
+        return instance && managedInstanceArn(state, instance.id) === arn ? [instance] : []
+      })
+    : [...state.instances.values()]
+  const tagged = candidates.filter(
     (i) =>
       i.kind === 'hybrid' &&
       i.tags.size > 0 &&
       matchesType(types, i) &&
-      (!arns || arns.includes(managedInstanceArn(state, i.id))) &&
       tagFilters.every((f) => {
         const value = i.tags.get(f.Key as string)
         return value !== undefined && (!f.Values?.length || f.Values.includes(value))
