@@ -5,6 +5,7 @@ import {
   CancelCommandCommand,
   GetCommandInvocationCommand,
   ListCommandInvocationsCommand,
+  type ListCommandInvocationsCommandOutput,
   ListCommandsCommand,
   SendCommandCommand,
 } from '@aws-sdk/client-ssm'
@@ -91,36 +92,62 @@ export async function commandProgress(
   return { targets: c?.TargetCount ?? 0, completed: c?.CompletedCount ?? 0, status: c?.Status ?? '' }
 }
 
-export async function listInvocations(clients: AwsClients, commandId: string): Promise<Invocation[]> {
+export interface InvocationPage {
+  invocations: Invocation[]
+  /** the NextToken this page was asked for with (undefined: the first page) */
+  token: string | undefined
+  /** the token of the page after it (undefined: the last page) */
+  next: string | undefined
+}
+
+/**
+ * The command's invocations page by page (50 a page), from `startToken` when given: a caller that saw
+ * the first pages finish can start where the unfinished ones begin. A token the service no longer
+ * takes is InvalidNextTokenError.
+ */
+export async function* invocationPages(
+  clients: AwsClients,
+  commandId: string,
+  startToken?: string,
+): AsyncGenerator<InvocationPage> {
   const ssm = await clients.ssm()
-  const out: Invocation[] = []
-  let token: string | undefined
+  let token = startToken
   do {
-    const page = await call('ListCommandInvocations', () =>
-      ssm.send(
+    const asked = token
+    let page: ListCommandInvocationsCommandOutput
+    try {
+      page = await ssm.send(
         new ListCommandInvocationsCommand({
           CommandId: commandId,
           Details: true,
           MaxResults: 50,
-          ...(token ? { NextToken: token } : {}),
+          ...(asked ? { NextToken: asked } : {}),
         }),
-      ),
-    )
-    for (const inv of page.CommandInvocations ?? []) {
-      const plugin = inv.CommandPlugins?.[0]
-      out.push({
-        instanceId: inv.InstanceId ?? '',
-        instanceName: inv.InstanceName ?? '',
-        status: inv.Status ?? '',
-        statusDetails: inv.StatusDetails ?? '',
-        responseCode: plugin?.ResponseCode ?? -1,
-        output: plugin?.Output ?? '',
-      })
+      )
+    } catch (error) {
+      if ((error as Error).name === 'InvalidNextToken') throw new InvalidNextTokenError()
+      throw translateAwsError(error, { operation: 'ListCommandInvocations' })
+    }
+    yield {
+      token: asked,
+      next: page.NextToken || undefined,
+      invocations: (page.CommandInvocations ?? []).map((inv) => {
+        const plugin = inv.CommandPlugins?.[0]
+        return {
+          instanceId: inv.InstanceId ?? '',
+          instanceName: inv.InstanceName ?? '',
+          status: inv.Status ?? '',
+          statusDetails: inv.StatusDetails ?? '',
+          responseCode: plugin?.ResponseCode ?? -1,
+          output: plugin?.Output ?? '',
+        }
+      }),
     }
     token = page.NextToken
   } while (token)
-  return out
 }
+
+export class InvalidNextTokenError extends Error {}
 
 /** Whole streams (the first 24,000 / 8,000 characters) of one finished invocation. */
 export async function invocationOutput(

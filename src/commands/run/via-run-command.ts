@@ -7,9 +7,10 @@ import type { AwsClients } from '../../aws/clients.ts'
 import {
   cancelCommand,
   commandProgress,
+  InvalidNextTokenError,
   type Invocation,
   invocationOutput,
-  listInvocations,
+  invocationPages,
   sendCommand,
 } from '../../aws/command-runs.ts'
 import type { Context } from '../../cli/command.ts'
@@ -42,6 +43,12 @@ interface Running {
   /** invocations the service made of it (a tag expands there) */
   targets: number
   done: boolean
+  /**
+   * The token of the first page that still had unfinished invocations last time: the pages before it
+   * are all finished and reported, and a listing of 1,000 nodes (20 pages) need not read them again.
+   * undefined: from the first page.
+   */
+  resumeAt?: string
 }
 
 export interface RunCommandIo {
@@ -133,27 +140,63 @@ export async function fanOutRunCommand(
         ),
     )
   }
+  /**
+   * Reports finished invocations not reported yet, page by page, reading from r.resumeAt and moving
+   * it on; stops once `wanted` new ones came (ListCommands said how many finished), since the rest
+   * of the pages can only hold unfinished ones. Returns how many it reported.
+   */
+  const reportFinished = async (r: Running, wanted: number): Promise<number> => {
+    let found = 0
+    let resumeAt: string | undefined
+    let open = false
+    let stoppedBefore: string | undefined
+    try {
+      for await (const page of invocationPages(clients, r.id, r.resumeAt)) {
+        const fresh = page.invocations.filter(
+          (inv) => FINISHED.has(inv.status) && !r.seen.has(inv.instanceId),
+        )
+        for (const inv of fresh) r.seen.add(inv.instanceId)
+        const results = await mapPool(fresh, OUTPUT_CONCURRENCY, (inv) => toResult(clients, r.id, inv, names))
+        for (const result of results) report.result(result)
+        found += fresh.length
+        if (!open && page.invocations.some((inv) => !FINISHED.has(inv.status))) {
+          open = true
+          resumeAt = page.token
+        }
+        if (found >= wanted) {
+          stoppedBefore = page.next
+          break
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof InvalidNextTokenError)) throw error
+      // the service no longer takes the saved token: read it all again
+      r.resumeAt = undefined
+      return found + (await reportFinished(r, wanted - found))
+    }
+    // every page read had finished: go on after them next time, or, having read to the end without
+    // finding all (the order moved), from the start
+    r.resumeAt = open ? resumeAt : stoppedBefore
+    return found
+  }
   const poll = async (r: Running): Promise<boolean> => {
+    let wanted = Number.POSITIVE_INFINITY
     // a tag or more than a page: one ListCommands call says whether anything new finished
     if (r.send.tag || r.send.instanceIds.length > IDS_PER_CALL) {
       const progress = await commandProgress(clients, r.id)
       if (progress.targets > 0 || FINISHED.has(progress.status)) r.targets = progress.targets
-      if (progress.completed <= r.seen.size && !(FINISHED.has(progress.status) && r.seen.size >= r.targets))
-        return false
+      const complete = FINISHED.has(progress.status) && r.seen.size >= r.targets
+      if (progress.completed <= r.seen.size && !complete) return false
+      wanted = progress.completed - r.seen.size
     }
-    const fresh = (await listInvocations(clients, r.id)).filter(
-      (inv) => FINISHED.has(inv.status) && !r.seen.has(inv.instanceId),
-    )
-    for (const inv of fresh) r.seen.add(inv.instanceId)
-    const results = await mapPool(fresh, OUTPUT_CONCURRENCY, (inv) => toResult(clients, r.id, inv, names))
-    for (const result of results) report.result(result)
+    const found = wanted > 0 ? await reportFinished(r, wanted) : 0
     if (r.targets > 0 && r.seen.size >= r.targets) r.done = true
     if (r.send.tag && r.targets === 0) {
       // a tag no node carries any more: the command ends with nothing to run
       const progress = await commandProgress(clients, r.id)
       if (FINISHED.has(progress.status) && progress.targets === 0) r.done = true
     }
-    return fresh.length > 0
+    return found > 0
   }
   let delay = POLL_MIN_MS
   let cancelDeadline = 0
