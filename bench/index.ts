@@ -1,9 +1,10 @@
 import { benchForward } from './forward.bench.ts'
 import { benchInventory } from './inventory.bench.ts'
 import { benchProxy } from './proxy.bench.ts'
+import { benchRun } from './run.bench.ts'
 
-/** The suites to run: all of them, or those named (npm run bench -- setup throughput inventory forward). */
-export const SUITES = ['setup', 'throughput', 'inventory', 'forward'] as const
+/** The suites to run: all of them, or those named (npm run bench -- setup throughput inventory forward run). */
+export const SUITES = ['setup', 'throughput', 'inventory', 'forward', 'run'] as const
 
 export async function runAll(names: string[]): Promise<void> {
   const unknown = names.filter((n) => !(SUITES as readonly string[]).includes(n))
@@ -14,4 +15,5 @@ export async function runAll(names: string[]): Promise<void> {
   if (on('setup') || on('throughput')) await benchProxy({ setup: on('setup'), throughput: on('throughput') })
   if (on('inventory')) await benchInventory()
   if (on('forward')) await benchForward()
+  if (on('run')) await benchRun()
 }
