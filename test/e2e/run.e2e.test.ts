@@ -190,6 +190,17 @@ describe('ssm-ssh run', () => {
     }
   })
 
+  it('--max-errors stops the rest; a document for another platform fails as such', async () => {
+    const five = ['pi-kitchen', 'pi-garage', 'pi-attic', 'web-1', 'web-2']
+    const r = await run([...five, '--max-concurrency', '1', '--max-errors', '1', '--', 'exit 2'])
+    expect(r.stderr.match(/\t\[exit 2\]$/gm)).toHaveLength(2)
+    expect(r.stderr.match(/\t\[not run: more hosts failed than --max-errors allows\]$/gm)).toHaveLength(3)
+    expect(r.exitCode).toBe(1)
+    const ps = await run(['pi-kitchen', 'web-1', '--document', 'AWS-RunPowerShellScript', '--', 'Get-Date'])
+    expect(ps.stderr).toContain('pi-kitchen\t[the document does not run on this platform (--document)]')
+    expect(ps.exitCode).toBe(1)
+  })
+
   it('--via ssh: the same fan-out over ssh sessions, old agents set aside', async () => {
     const dir = join(w.dir, "it's here")
     mkdirSync(dir)
