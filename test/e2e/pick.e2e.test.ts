@@ -1,48 +1,19 @@
 // The picker in a real terminal (tmux): type a query, see the ranked rows, pick one, and land in a
 // real ssh session on the sandbox.
-import { execFileSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { cli, startWorld, type World } from '../helpers/e2e.ts'
 import { sshBaseArgs } from '../helpers/ssh-key.ts'
-
-let hasTmux = true
-try {
-  execFileSync('tmux', ['-V'])
-} catch {
-  hasTmux = false
-}
+import { hasTmux, screenOf, tmux, useTmuxWorld } from '../helpers/tmux.ts'
 
 const session = `ssm-ssh-pick-${process.pid}`
-const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' })
-const screen = () => tmux('capture-pane', '-t', session, '-p')
+const screen = () => screenOf(session)
 
 describe.skipIf(!hasTmux)('ssm-ssh pick in a terminal', () => {
-  let w: World
-  beforeAll(async () => {
-    w = await startWorld()
-    const env = Object.entries({ ...w.env, TERM: 'xterm-256color', NO_COLOR: '1' })
-      .map(([k, v]) => `${k}='${v}'`)
-      .join(' ')
-    tmux(
-      'new-session',
-      '-d',
-      '-s',
-      session,
-      '-x',
-      '160',
-      '-y',
-      '30',
-      `env -i ${env} "${process.execPath}" "${cli}" pick -l pi -i "${w.key.path}" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR; echo "PICK-EXIT=$?"; sleep 60`,
-    )
-  })
-  afterAll(async () => {
-    try {
-      tmux('kill-session', '-t', session)
-    } catch {
-      // already gone
-    }
-    await w.close()
-  })
+  useTmuxWorld(
+    session,
+    (world) =>
+      `"${process.execPath}" "${cli}" pick -l pi -i "${world.key.path}" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR; echo "PICK-EXIT=$?"; sleep 60`,
+  )
 
   it('ranks as you type, connects on Enter', async () => {
     await vi.waitFor(() => expect(screen()).toMatch(/ssh to/), { timeout: 15_000, interval: 100 })

@@ -1,47 +1,17 @@
 // run --pick in a real terminal (tmux): type to narrow the fleet, Tab marks rows, Enter runs the
 // command on the marked ones only.
-import { execFileSync } from 'node:child_process'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { cli, startWorld, type World } from '../helpers/e2e.ts'
-
-let hasTmux = true
-try {
-  execFileSync('tmux', ['-V'])
-} catch {
-  hasTmux = false
-}
+import { describe, expect, it, vi } from 'vitest'
+import { cli } from '../helpers/e2e.ts'
+import { hasTmux, screenOf, tmux, useTmuxWorld } from '../helpers/tmux.ts'
 
 const session = `ssm-ssh-run-pick-${process.pid}`
-const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' })
-const screen = () => tmux('capture-pane', '-t', session, '-p')
+const screen = () => screenOf(session)
 
 describe.skipIf(!hasTmux)('ssm-ssh run --pick in a terminal', () => {
-  let w: World
-  beforeAll(async () => {
-    w = await startWorld()
-    const env = Object.entries({ ...w.env, TERM: 'xterm-256color', NO_COLOR: '1' })
-      .map(([k, v]) => `${k}='${v}'`)
-      .join(' ')
-    tmux(
-      'new-session',
-      '-d',
-      '-s',
-      session,
-      '-x',
-      '160',
-      '-y',
-      '30',
-      `env -i ${env} "${process.execPath}" "${cli}" run --pick -- 'echo "ran-$((6*7))"'; echo "RUN-EXIT=$?"; sleep 60`,
-    )
-  })
-  afterAll(async () => {
-    try {
-      tmux('kill-session', '-t', session)
-    } catch {
-      // already gone
-    }
-    await w.close()
-  })
+  useTmuxWorld(
+    session,
+    () => `"${process.execPath}" "${cli}" run --pick -- 'echo "ran-$((6*7))"'; echo "RUN-EXIT=$?"; sleep 60`,
+  )
 
   it('Tab marks two Pis, Enter runs on exactly those', async () => {
     await vi.waitFor(() => expect(screen()).toMatch(/run on .*0 marked · 12\/12/), {
