@@ -1,8 +1,7 @@
 // Run Command in the sandbox through the real SDK: Targets, MaxConcurrency and MaxErrors (counts and
 // percentages), CancelCommand, ListCommands, delivery time-outs, Undeliverable, output trimmed as the
 // agent trims it; and the Tagging API's GetResources with its pages and limits.
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { Server } from 'node:http'
 import {
   GetResourcesCommand,
   ResourceGroupsTaggingAPIClient,
@@ -17,14 +16,12 @@ import {
   SSMClient,
 } from '@aws-sdk/client-ssm'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { createRandom, noFaults } from '../faults.ts'
-import { generateFleet } from '../fleet.ts'
 import type { SandboxState, SimInstance } from '../model.ts'
-import { createState } from '../state.ts'
 import { startCommand } from './command-runner.ts'
-import { createApiHandler, type RunScript } from './index.ts'
+import type { RunScript } from './index.ts'
+import { serveApi, testCredentials, testState } from './test-server.ts'
 
-const creds = { accessKeyId: 'AKIASANDBOXTEST', secretAccessKey: 'sandbox-secret' }
+const creds = testCredentials
 
 describe('Run Command and GetResources in the sandbox', () => {
   let state: SandboxState
@@ -81,26 +78,9 @@ describe('Run Command and GetResources in the sandbox', () => {
     )
 
   beforeAll(async () => {
-    state = createState({
-      region: 'eu-west-1',
-      accountId: '123456789012',
-      ...creds,
-      stateDir: '/tmp/none',
-      fleet: generateFleet({ size: 260, seed: 9, stateDir: '/tmp/none', now: new Date() }),
-    })
-    server = createServer()
-    server.on(
-      'request',
-      createApiHandler(state, {
-        faults: noFaults,
-        latencyMs: 0,
-        random: createRandom(1),
-        publicEndpoint: () => '',
-        runScript,
-      }),
-    )
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
-    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    state = testState(260, 9)
+    let endpoint: string
+    ;({ server, endpoint } = await serveApi(state, runScript))
     const config = { endpoint, region: 'eu-west-1', credentials: creds, maxAttempts: 1 }
     ssm = new SSMClient(config)
     tagging = new ResourceGroupsTaggingAPIClient(config)
