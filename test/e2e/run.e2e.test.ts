@@ -190,6 +190,15 @@ describe('ssm-ssh run', () => {
     }
   })
 
+  it('an id the service does not know: one clear line, exit 4, no stack', async () => {
+    const r = await run(['mi-00000000000000000', '--', 'true'])
+    expect(r.stderr).toMatch(
+      /^ssm-ssh: not a managed instance of this account and region \(SendCommand\)\n {2}hint: /,
+    )
+    expect(r.stderr).not.toMatch(/\n\s+at /)
+    expect(r.exitCode).toBe(4)
+  })
+
   it('--max-errors stops the rest; a document for another platform fails as such', async () => {
     const five = ['pi-kitchen', 'pi-garage', 'pi-attic', 'web-1', 'web-2']
     const r = await run([...five, '--max-concurrency', '1', '--max-errors', '1', '--', 'exit 2'])

@@ -88,6 +88,8 @@ export async function runOnTargets(options: RunOptions, ctx: Context): Promise<n
     elapsed: () => Date.now() - started,
     total: selection.instances.length,
   })
+  // Ctrl-C while the fleet was listed or picked: nothing was sent
+  if (ctx.signal.aborted) throw new CancelledError('cancelled before anything was sent')
   // reported before anything is sent
   for (const s of plan.skipped) report.result(skippedResult(s.instance, s.reason, ctx.now(), minAgent))
   let cancelled = false

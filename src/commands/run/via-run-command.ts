@@ -101,7 +101,7 @@ export async function fanOutRunCommand(
 ): Promise<boolean> {
   const names = new Map(fleet.map((i) => [i.id, i]))
   const comment = options.comment ?? defaultComment(options, ctx)
-  const ids = await Promise.all(
+  const sent = await Promise.allSettled(
     plan.sends.map((send) =>
       sendCommand(clients, {
         document: send.document,
@@ -121,11 +121,37 @@ export async function fanOutRunCommand(
       }),
     ),
   )
-  ctx.log.verbose(`sent ${ids.length} command(s): ${ids.join(', ')}`)
-  const running: Running[] = ids.map((id, n) => {
+  // every call refused (credentials, access, a bad document): that error, with its own exit code
+  const refused = sent.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+  if (refused.length === sent.length) throw refused[0]?.reason
+  const running: Running[] = []
+  sent.forEach((r, n) => {
     const send = plan.sends[n] as Send
-    return { id, send, seen: new Set(), targets: send.tag ? 0 : send.instanceIds.length, done: false }
+    if (r.status === 'fulfilled') {
+      running.push({
+        id: r.value,
+        send,
+        seen: new Set(),
+        targets: send.tag ? 0 : send.instanceIds.length,
+        done: false,
+      })
+      return
+    }
+    // one call of several refused (an id the service does not know): its hosts fail, the rest runs
+    const why = (r.reason as Error).message
+    for (const i of send.instances)
+      report.result({
+        id: i.id,
+        name: i.name,
+        status: 'Failed',
+        exitCode: null,
+        stdout: '',
+        stderr: '',
+        truncated: false,
+        detail: `not sent: ${why}`,
+      })
   })
+  ctx.log.verbose(`sent ${running.length} command(s): ${running.map((r) => r.id).join(', ')}`)
   const skippedCount = report.results.length
   const updateTotal = () =>
     report.setTotal(skippedCount + running.reduce((n, r) => n + (r.targets || r.send.instances.length), 0))
