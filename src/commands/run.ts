@@ -35,8 +35,15 @@ export interface RunOptions {
   sshOptions: string[]
 }
 
-const usage =
-  'ssm-ssh run TARGET… [--filter EXPR]… [--pick] [--json] [--document NAME] [--timeout 10m] [--max-concurrency N|N%] [--max-errors N|N%] [--comment TEXT] [--working-dir DIR] [--via ssh [--parallel N] [-l USER]] -- COMMAND…'
+const usage = [
+  'ssm-ssh run TARGET… [--filter EXPR]… [--pick] [--json] [--refresh] -- COMMAND…',
+  '  TARGET: an i-/mi- id, a Name, a ComputerName, an IP or tag:K=V; --filter as in ls',
+  '  Run Command (default): [--document NAME] [--timeout 10m] [--delivery-timeout 5m]',
+  '    [--max-concurrency 50|N%] [--max-errors 100%|N] [--comment TEXT] [--working-dir DIR]',
+  '    [--output-s3-bucket B [--output-s3-prefix P]] [--cloudwatch-output [--cloudwatch-group G]]',
+  '  over ssh: --via ssh [--parallel 10] [-l USER] [-i KEY] [-o OPTION]… [--timeout 10m] [--working-dir DIR]',
+  '  exit: 0 all succeeded; one host: its exit code; 1 failed somewhere; 4 some not reached; 130 Ctrl-C',
+].join('\n')
 
 function oneOf(value: string | undefined, re: RegExp, flag: string, example: string): string | undefined {
   if (value !== undefined && (value.length > 7 || !re.test(value)))

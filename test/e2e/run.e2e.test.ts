@@ -172,6 +172,13 @@ describe('ssm-ssh run', () => {
     expect(r.stdout).toContain('--output truncated--')
     expect(r.stderr).toMatch(/\[output truncated by Run Command .* --output-s3-bucket or --cloudwatch-output/)
     expect(r.exitCode).toBe(0)
+    // the full output's way out is passed on to the service as given
+    const before = w.box.state.commands.size
+    await run(['pi-kitchen', '--output-s3-bucket', 'fleet-logs', '--output-s3-prefix', 'run', '--', 'true'])
+    expect(commandsSince(before)[0]).toMatchObject({
+      outputS3BucketName: 'fleet-logs',
+      outputS3KeyPrefix: 'run',
+    })
   })
 
   it('execution timeouts and undeliverable nodes are reported as such', async () => {
