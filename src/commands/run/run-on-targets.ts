@@ -3,7 +3,7 @@
 import type { Context } from '../../cli/command.ts'
 import type { Instance } from '../../domain/instance.ts'
 import { planRun } from '../../domain/run/plan.ts'
-import { type HostResult, NOT_REACHED, runExitCode } from '../../domain/run/results.ts'
+import { type HostResult, NOT_REACHED, notRun, runExitCode } from '../../domain/run/results.ts'
 import { safeLabel } from '../../domain/run/terminal-text.ts'
 import { CancelledError, ChildExitError, CliError, TargetError } from '../../support/errors.ts'
 import { ago } from '../../support/time.ts'
@@ -20,19 +20,9 @@ function skippedResult(
   now: Date,
   minAgent: string,
 ): HostResult {
-  return {
-    id: instance.id,
-    name: instance.name,
-    status: reason === 'offline' ? 'Offline' : 'TooOld',
-    exitCode: null,
-    stdout: '',
-    stderr: '',
-    truncated: false,
-    detail:
-      reason === 'offline'
-        ? `${instance.pingStatus}, last seen ${ago(instance.lastPing, now, 'never')}`
-        : `SSM Agent ${instance.agentVersion}, ssh needs ${minAgent} or newer`,
-  }
+  return reason === 'offline'
+    ? notRun(instance, 'Offline', `${instance.pingStatus}, last seen ${ago(instance.lastPing, now, 'never')}`)
+    : notRun(instance, 'TooOld', `SSM Agent ${instance.agentVersion}, ssh needs ${minAgent} or newer`)
 }
 
 function names(results: HostResult[]): string {

@@ -2,7 +2,7 @@
 // user, whole output), --parallel at a time. Ctrl-C ends the sessions still running.
 import type { Context } from '../../cli/command.ts'
 import type { Instance } from '../../domain/instance.ts'
-import type { HostResult } from '../../domain/run/results.ts'
+import { notRun } from '../../domain/run/results.ts'
 import { shellQuote } from '../../domain/shell-quote.ts'
 import { mapPool } from '../../support/pool.ts'
 import type { RunReport } from '../../ui/run-report.ts'
@@ -29,7 +29,7 @@ export async function fanOutSsh(
   try {
     await mapPool(instances, options.parallel, async (instance) => {
       if (ctx.signal.aborted) {
-        report.result(cancelledResult(instance))
+        report.result(notRun(instance, 'Cancelled', 'not started'))
         return
       }
       const r = await runRemote(instance.id, command, {
@@ -56,17 +56,4 @@ export async function fanOutSsh(
     clearInterval(tick)
   }
   return ctx.signal.aborted
-}
-
-function cancelledResult(instance: Instance): HostResult {
-  return {
-    id: instance.id,
-    name: instance.name,
-    status: 'Cancelled',
-    exitCode: null,
-    stdout: '',
-    stderr: '',
-    truncated: false,
-    detail: 'not started',
-  }
 }

@@ -27,6 +27,24 @@ export interface HostResult {
   detail?: string
 }
 
+/** A host whose command never ran (or whose end nobody reported): no exit code, no output. */
+export function notRun(
+  instance: { id: string; name: string },
+  status: HostStatus,
+  detail: string,
+): HostResult {
+  return {
+    id: instance.id,
+    name: instance.name,
+    status,
+    exitCode: null,
+    stdout: '',
+    stderr: '',
+    truncated: false,
+    detail,
+  }
+}
+
 /** Statuses after which an invocation changes no more. */
 export const FINISHED = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled'])
 
