@@ -9,6 +9,8 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm'
+import { createAwsClients } from '../src/aws/clients.ts'
+import { loadInventory } from '../src/aws/inventory.ts'
 import { type Sandbox, startSandbox } from '../src/sandbox/sandbox.ts'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -199,6 +201,27 @@ async function benchColdLs(): Promise<void> {
     log('| --- | ---: | --- | ---: |')
     log(
       `| ssm-ssh ls --json --refresh (exit ${r.code}) | ${secs(r.end)} | ${calls.total}: ${calls.by} | ≤ 3 s (was 32–35 s) |`,
+    )
+    // the way it was, and still is for a role without tag:GetResources: ListTagsForResource per node
+    const clients = createAwsClients({
+      endpoint: box.endpoint,
+      region: box.region,
+      credentials: { accessKeyId: box.accessKeyId, secretAccessKey: box.secretAccessKey },
+    })
+    ;(await clients.tagging()).middlewareStack.add(
+      () => async () => {
+        throw Object.assign(new Error('not authorized to perform: tag:GetResources'), {
+          name: 'AccessDeniedException',
+        })
+      },
+      { step: 'initialize' },
+    )
+    const before = box.state.requests.length
+    const t0 = performance.now()
+    await loadInventory(clients, { ssmTags: true })
+    const old = callsSince(box, before)
+    log(
+      `| the same inventory where tag:GetResources is denied (ListTagsForResource per mi- node, in-process) | ${secs(performance.now() - t0)} | ${old.total}: ${old.by} | |`,
     )
   } finally {
     await box.close()
