@@ -10,6 +10,7 @@ import { execa } from 'execa'
 import { afterAll, beforeAll, expect, it, vi } from 'vitest'
 import { cli, startWorld, type World } from '../helpers/e2e.ts'
 import { describeReal } from '../helpers/real.ts'
+import { sshBaseArgs } from '../helpers/ssh-key.ts'
 
 const REAL = 'pi-kitchen'
 const SIMULATED = 'pi-garage'
@@ -89,6 +90,23 @@ describeReal('run on a real instance (amazon-ssm-agent 3.3.1142.0) and a simulat
     expect(real?.status).toBe('TimedOut')
     expect({ ...sim, id: '', name: '' }).toEqual({ ...real, id: '', name: '' })
   }, 120_000)
+
+  it('--via ssh reaches the real instance through its agent too, with the exit code ssh passes on', async () => {
+    const r = await runJson([
+      '--via',
+      'ssh',
+      '-l',
+      'pi',
+      ...sshBaseArgs(w.key.path).slice(0, -2),
+      '--',
+      'echo "$USER@$(hostname)"; exit 3',
+    ])
+    expect(r.rows.map((row) => [row.name, row.status, row.exitCode, row.stdout]).sort()).toEqual([
+      [SIMULATED, 'Failed', 3, expect.stringMatching(/^pi@/)],
+      [REAL, 'Failed', 3, 'pi@pi-kitchen\n'],
+    ])
+    expect(r.exitCode).toBe(1)
+  }, 60_000)
 
   it('Ctrl-C cancels on the real agent too: Cancelled, and its script is gone', async () => {
     const before = w.box.state.commands.size
