@@ -2,6 +2,7 @@
 // old agent). One prefixed line per online host, the offline ones reported and never sent, an exit
 // code that names the failures, --json for scripts, Ctrl-C cancelling, truncation and hostile output
 // handled, and the same fan-out over ssh.
+import { execFileSync } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { execa, type ResultPromise } from 'execa'
@@ -243,5 +244,29 @@ describe('ssm-ssh run', () => {
     const lines = r.stdout.split('\n').filter(Boolean).sort()
     expect(lines).toEqual([`pi-garage\t${dir}`, 'pi-garage\tpi', `pi-kitchen\t${dir}`, 'pi-kitchen\tpi'])
     expect(r.exitCode).toBe(4)
+    // no host-key policy given: first-seen keys are kept under the instance ids, and used next time
+    const knownHosts = join(w.dir, 'known_hosts')
+    const sshRun = () =>
+      run([
+        'pi-kitchen',
+        'pi-garage',
+        '--via',
+        'ssh',
+        '-l',
+        'pi',
+        '-i',
+        w.key.path,
+        '-o',
+        `UserKnownHostsFile=${knownHosts}`,
+        '--',
+        'true',
+      ])
+    expect((await sshRun()).exitCode).toBe(0)
+    // (ssh-keygen -F finds them whether or not the system's ssh hashes known_hosts)
+    for (const name of ['pi-kitchen', 'pi-garage'])
+      expect(
+        execFileSync('ssh-keygen', ['-F', w.idOf(name), '-f', knownHosts], { encoding: 'utf8' }),
+      ).toMatch(/ssh-ed25519 /)
+    expect((await sshRun()).exitCode).toBe(0)
   })
 })

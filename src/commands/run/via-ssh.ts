@@ -20,7 +20,12 @@ export async function fanOutSsh(
   const command = options.workingDir
     ? `cd ${shellQuote(options.workingDir)} && ${options.command}`
     : options.command
+  // Nobody can answer a host-key prompt for fifty hosts at once: keys never seen are taken and kept
+  // (the session reached the instance id through SSM, signed by the caller's AWS credentials), a
+  // changed one still fails; -o StrictHostKeyChecking=… decides otherwise.
+  const ownKeyPolicy = options.sshOptions.some((o) => /^stricthostkeychecking\b/i.test(o))
   const sshArgs = [
+    ...(ownKeyPolicy ? [] : ['-o', 'StrictHostKeyChecking=accept-new']),
     ...options.sshOptions.flatMap((o) => ['-o', o]),
     ...(options.identity ? ['-i', options.identity] : []),
     ...(options.user ? ['-l', options.user] : []),
