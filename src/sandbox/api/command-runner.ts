@@ -41,6 +41,22 @@ export const STATUS_DETAILS: Record<CommandStatus, string> = {
   Undeliverable: 'Undeliverable',
 }
 
+/**
+ * A timer at `at` (epoch ms), unref'd. TimeoutSeconds goes up to 30 days, past what setTimeout can
+ * wait (2^31 - 1 ms, ~24.8 days: a longer delay fires at once), so a far deadline waits in steps.
+ */
+function timerAt(at: number, fn: () => void): { clear(): void } {
+  let timer: NodeJS.Timeout
+  const arm = () => {
+    const left = at - Date.now()
+    timer = setTimeout(left > MAX_TIMER_MS ? arm : fn, Math.max(0, Math.min(left, MAX_TIMER_MS)))
+    timer.unref()
+  }
+  arm()
+  return { clear: () => clearTimeout(timer) }
+}
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 export const isFinished = (inv: SimInvocation) =>
   !['Pending', 'InProgress', 'Delayed', 'Cancelling'].includes(inv.status)
 
@@ -95,15 +111,12 @@ export function startCommand(
     }
   }
   // what no agent has picked up when TimeoutSeconds ends never runs
-  setTimeout(
-    () => {
-      for (const instance of queue) {
-        const inv = invocationOf(instance)
-        if (!isFinished(inv)) finish(inv, 'TimedOut', 'Delivery Timed Out')
-      }
-    },
-    Math.max(0, deliveryDeadline - Date.now()),
-  ).unref()
+  timerAt(deliveryDeadline, () => {
+    for (const instance of queue) {
+      const inv = invocationOf(instance)
+      if (!isFinished(inv)) finish(inv, 'TimedOut', 'Delivery Timed Out')
+    }
+  })
   pump()
 }
 
@@ -131,10 +144,9 @@ function deliver(
     }
     if (instance.pingStatus !== 'Online') {
       // an offline agent never asks for it: Delivery Timed Out at TimeoutSeconds
-      const timer = setTimeout(() => settle('TimedOut', 'Delivery Timed Out'), deliveryDeadline - Date.now())
-      timer.unref()
+      const timer = timerAt(deliveryDeadline, () => settle('TimedOut', 'Delivery Timed Out'))
       inv.cancel = () => {
-        clearTimeout(timer)
+        timer.clear()
         settle('Cancelled')
       }
       return

@@ -153,7 +153,8 @@ describe('Run Command and GetResources in the sandbox', () => {
     const gone = online()[0] as SimInstance
     gone.pingStatus = 'Inactive'
     try {
-      const id = await send({ InstanceIds: [offline.id, gone.id], TimeoutSeconds: 30 })
+      // 30 days, the longest TimeoutSeconds: further than one setTimeout can wait
+      const id = await send({ InstanceIds: [offline.id, gone.id], TimeoutSeconds: 2_592_000 })
       await vi.waitFor(
         async () => {
           const list = await invocations(id)
@@ -168,7 +169,12 @@ describe('Run Command and GetResources in the sandbox', () => {
       // the delivery deadline passed: what no agent took is Delivery Timed Out (TimeoutSeconds ≥ 30 s
       // on the wire, so the rule is checked on a command requested 31 s ago)
       const command = state.commands.get(id)!
-      const late = { ...command, commandId: 'late', requestedDateTime: new Date(Date.now() - 31_000) }
+      const late = {
+        ...command,
+        commandId: 'late',
+        timeoutSeconds: 30,
+        requestedDateTime: new Date(Date.now() - 31_000),
+      }
       late.invocations = new Map([[offline.id, { ...command.invocations.get(offline.id)! }]])
       startCommand(state, late, [offline], {
         script: 'true',
