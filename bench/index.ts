@@ -1,10 +1,11 @@
 import { benchForward } from './forward.bench.ts'
 import { benchInventory } from './inventory.bench.ts'
 import { benchProxy } from './proxy.bench.ts'
+import { benchRun } from './run.bench.ts'
 import { benchSoak } from './soak.bench.ts'
 
-/** The suites to run: all of them, or those named (npm run bench -- setup throughput inventory forward). */
-export const SUITES = ['setup', 'throughput', 'inventory', 'forward', 'soak'] as const
+/** The suites to run: all of them, or those named (npm run bench -- setup throughput inventory forward run). */
+export const SUITES = ['setup', 'throughput', 'inventory', 'forward', 'run', 'soak'] as const
 /** Minutes long: only when named. */
 const OPT_IN = new Set<string>(['soak'])
 
@@ -18,6 +19,7 @@ export async function runAll(names: string[]): Promise<void> {
   if (on('setup') || on('throughput')) await benchProxy({ setup: on('setup'), throughput: on('throughput') })
   if (on('inventory')) await benchInventory()
   if (on('forward')) await benchForward()
+  if (on('run')) await benchRun()
   if (on('soak'))
     await benchSoak(Number(process.env.SOAK_SEEDS ?? 20), Number(process.env.SOAK_MIB ?? 64) * 1024 * 1024)
 }

@@ -88,7 +88,7 @@ export async function benchInventory(): Promise<void> {
     t0 = performance.now()
     const withTags = await loadInventory(createAwsClients(settings), { ssmTags: true })
     log(
-      `| listing + EC2 tags + SSM tags of ${withTags.filter((i) => i.id.startsWith('mi-')).length} mi- nodes (32 in flight; the picker gets these in the background) | ${(ms(t0) / 1000).toFixed(2)} s | |`,
+      `| listing + EC2 tags + SSM tags of ${withTags.filter((i) => i.id.startsWith('mi-')).length} mi- nodes (GetResources by ARN, 100 a call, beside the listing; the picker gets these in the background) | ${(ms(t0) / 1000).toFixed(2)} s | |`,
     )
 
     speedup = `cold listing: DescribeInstanceProperties is ${(slow / cold).toFixed(1)}× faster than the 50-a-page path`

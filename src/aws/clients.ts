@@ -3,6 +3,7 @@
 // the services they call.
 import type { EC2Client } from '@aws-sdk/client-ec2'
 import type { EC2InstanceConnectClient } from '@aws-sdk/client-ec2-instance-connect'
+import type { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api'
 import type { SSMClient } from '@aws-sdk/client-ssm'
 import { AuthError } from '../support/errors.ts'
 import type { SsmCall } from './ssm-rpc.ts'
@@ -30,6 +31,8 @@ export interface AwsClients {
   ssm(): Promise<SSMClient>
   eic(): Promise<EC2InstanceConnectClient>
   ec2(): Promise<EC2Client>
+  /** Resource Groups Tagging API (GetResources: the SSM tags of managed instances, 100 a page) */
+  tagging(): Promise<ResourceGroupsTaggingAPIClient>
   /** One SSM operation as a plain signed request, without SSMClient (proxy's hot path, ssm-rpc.ts). */
   ssmCall: SsmCall
   /** The region (flag, env or profile), as the SDK resolves it. */
@@ -55,6 +58,7 @@ export function createAwsClients(settings: AwsSettings): AwsClients {
   let ssm: Promise<SSMClient> | undefined
   let eic: Promise<EC2InstanceConnectClient> | undefined
   let ec2: Promise<EC2Client> | undefined
+  let tagging: Promise<ResourceGroupsTaggingAPIClient> | undefined
   let call: Promise<SsmCall> | undefined
   let region: Promise<string> | undefined
   let target: Promise<SsmTarget> | undefined
@@ -108,6 +112,14 @@ export function createAwsClients(settings: AwsSettings): AwsClients {
         configFor('ec2'),
       ]).then(([{ EC2Client }, config]) => new EC2Client(config))
       return ec2
+    },
+    tagging: () => {
+      tagging ??= import('./sdk/tagging-chunk.ts')
+        .then(({ loadTaggingSdk }) => loadTaggingSdk())
+        .then(
+          ({ ResourceGroupsTaggingAPIClient }) => new ResourceGroupsTaggingAPIClient(commonConfig(settings)),
+        )
+      return tagging
     },
     region: getRegion,
     endpoint: async () => (await getTarget()).configuredEndpoint,

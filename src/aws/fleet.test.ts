@@ -1,5 +1,6 @@
 // The inventory against the in-process sandbox: every instance with its tags, the 50-a-page fallback
-// when DescribeInstanceProperties is denied, throttling retried, and the on-disk cache.
+// when DescribeInstanceProperties is denied, throttling retried, and the on-disk cache; SSM tags from
+// the Tagging API's GetResources (100 nodes a call), node by node where tag:GetResources is denied.
 import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -80,7 +81,15 @@ describe('loadInventory', () => {
       const refused = throttled.state.requests.filter((r) => r.status >= 400)
       expect(refused.length).toBeGreaterThan(0)
       expect(new Set(refused.map((r) => r.errorCode))).toEqual(
-        new Set(refused.map((r) => (r.service === 'ec2' ? 'RequestLimitExceeded' : 'ThrottlingException'))),
+        new Set(
+          refused.map((r) =>
+            r.service === 'ec2'
+              ? 'RequestLimitExceeded'
+              : r.service === 'tagging'
+                ? 'ThrottledException'
+                : 'ThrottlingException',
+          ),
+        ),
       )
     } finally {
       await throttled.close()
@@ -112,5 +121,65 @@ describe('getFleet', () => {
     now = new Date(now.getTime() + 10 * 60_000) // past the 5-minute TTL
     expect((await getFleet(src)).fromCache).toBe(false)
     expect((await getFleet(src, 0)).fromCache).toBe(false) // --refresh
+  })
+})
+
+describe('SSM tags in the inventory', () => {
+  // several GetResources pages' worth of managed instances
+  let tagged: Sandbox
+  const calls = (operation: string) => tagged.state.requests.filter((r) => r.operation === operation).length
+  const ssmTagsOf = (b: Sandbox) =>
+    Object.fromEntries(
+      [...b.state.instances.values()]
+        .filter((i) => i.kind === 'hybrid')
+        .map((i) => [i.id, Object.fromEntries(i.tags)]),
+    )
+  beforeAll(async () => {
+    tagged = await startSandbox({ fleet: 450, stateDir: join(dir, 'tagged') })
+  })
+  afterAll(async () => tagged.close())
+
+  it('come from GetResources, 100 managed instances a call, with no call per node', async () => {
+    const before = { pages: calls('GetResources'), each: calls('ListTagsForResource') }
+    const listed = await loadInventory(clientsFor(tagged), { ssmTags: true })
+    const hybrid = Object.keys(ssmTagsOf(tagged))
+    expect(
+      Object.fromEntries(listed.filter((i) => i.id.startsWith('mi-')).map((i) => [i.id, i.tags])),
+    ).toEqual(ssmTagsOf(tagged))
+    expect(calls('GetResources') - before.pages).toBe(Math.ceil(hybrid.length / 100))
+    expect(calls('ListTagsForResource') - before.each).toBe(0)
+  })
+
+  it('come from ListTagsForResource, node by node, when tag:GetResources is denied', async () => {
+    const clients = clientsFor(tagged)
+    const tagging = await clients.tagging()
+    tagging.middlewareStack.add(
+      () => async () => {
+        throw Object.assign(new Error('not authorized to perform: tag:GetResources'), {
+          name: 'AccessDeniedException',
+        })
+      },
+      { step: 'initialize' },
+    )
+    const before = calls('ListTagsForResource')
+    const listed = await loadInventory(clients, { ssmTags: true })
+    expect(
+      Object.fromEntries(listed.filter((i) => i.id.startsWith('mi-')).map((i) => [i.id, i.tags])),
+    ).toEqual(ssmTagsOf(tagged))
+    expect(calls('ListTagsForResource') - before).toBe(Object.keys(ssmTagsOf(tagged)).length)
+  })
+
+  it('any other GetResources failure is the listing’s failure, said once', async () => {
+    const clients = clientsFor(tagged)
+    const tagging = await clients.tagging()
+    tagging.middlewareStack.add(
+      () => async () => {
+        throw Object.assign(new Error('boom'), { name: 'InternalServiceException' })
+      },
+      { step: 'initialize' },
+    )
+    await expect(loadInventory(clients, { ssmTags: true })).rejects.toThrow(
+      /reading instance tags failed: InternalServiceException: boom/,
+    )
   })
 })

@@ -38,12 +38,18 @@ function toInstance(p: InstanceFields): Instance {
   }
 }
 
-export async function listInstances(clients: AwsClients): Promise<Instance[]> {
+/** `onPage` sees each page as it comes, so that work on it (its tags) overlaps the rest of the listing. */
+export async function listInstances(
+  clients: AwsClients,
+  onPage: (page: Instance[]) => void = () => {},
+): Promise<Instance[]> {
   const ssm = await clients.ssm()
   const out: Instance[] = []
   try {
     for await (const page of paginateDescribeInstanceProperties({ client: ssm, pageSize: 1000 }, {})) {
-      out.push(...(page.InstanceProperties ?? []).map(toInstance))
+      const instances = (page.InstanceProperties ?? []).map(toInstance)
+      out.push(...instances)
+      onPage(instances)
     }
     return out
   } catch (error) {
@@ -53,7 +59,9 @@ export async function listInstances(clients: AwsClients): Promise<Instance[]> {
   try {
     out.length = 0
     for await (const page of paginateDescribeInstanceInformation({ client: ssm, pageSize: 50 }, {})) {
-      out.push(...(page.InstanceInformationList ?? []).map(toInstance))
+      const instances = (page.InstanceInformationList ?? []).map(toInstance)
+      out.push(...instances)
+      onPage(instances)
     }
     return out
   } catch (error) {

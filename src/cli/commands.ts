@@ -32,6 +32,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'ssh to an instance by name or id, no ssh config needed',
     load: async () => (await import('../commands/ssh.ts')).ssh,
   },
+  run: {
+    summary: 'run one command on many instances (Run Command, or ssh with --via ssh)',
+    load: async () => (await import('../commands/run.ts')).run,
+  },
   'push-key': {
     summary: 'put a temporary SSH key on instances',
     load: async () => (await import('../commands/push-key.ts')).pushKey,

@@ -130,6 +130,10 @@ export interface SimInvocation {
   requestedDateTime: Date
   executionStartDateTime?: Date
   executionEndDateTime?: Date
+  /** the plugin's Output as ListCommandInvocations gives it (stdout and stderr in 2,500 bytes) */
+  output?: string
+  /** stops the running script (CancelCommand) */
+  cancel?: () => void
 }
 
 export interface SimCommand {
@@ -141,6 +145,14 @@ export interface SimCommand {
   targets?: Array<{ Key: string; Values: string[] }>
   requestedDateTime: Date
   timeoutSeconds: number
+  /** as sent: a count or a percentage of the targets */
+  maxConcurrency: string
+  maxErrors: string
+  /** CancelCommand was called for every invocation */
+  cancelled?: boolean
+  outputS3BucketName?: string
+  outputS3KeyPrefix?: string
+  cloudWatchLogGroupName?: string
   invocations: Map<string, SimInvocation>
 }
 
@@ -154,7 +166,7 @@ export interface PushedKey {
 
 export interface RecordedRequest {
   at: Date
-  service: 'ssm' | 'ec2-instance-connect' | 'ec2' | 'ec2messages'
+  service: 'ssm' | 'ec2-instance-connect' | 'ec2' | 'ec2messages' | 'tagging'
   operation: string
   status: number
   errorCode?: string

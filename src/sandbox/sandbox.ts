@@ -114,7 +114,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     runScript: async (instanceId, script, opts) => {
       if (state.instances.get(instanceId)?.agent !== 'real')
         return simulatedRunScript(instanceId, script, opts)
-      return hub.runCommand(instanceId, opts.commandId ?? '', opts.parameters ?? {}, opts.timeoutSeconds)
+      return hub.runCommand(
+        instanceId,
+        opts.commandId ?? '',
+        opts.parameters ?? {},
+        opts.timeoutSeconds,
+        opts.signal,
+      )
     },
     agents: {
       handleRest: (req, res, body) => hub.handleRest(req, res, body),

@@ -11,7 +11,7 @@ import {
   useState,
 } from '@inquirer/core'
 import type { Instance } from '../domain/instance.ts'
-import { buildIndex, createIncrementalRanker, warmUpRanker } from '../domain/rank.ts'
+import { buildIndex, createIncrementalRanker, type Ranking, warmUpRanker } from '../domain/rank.ts'
 import { CancelledError } from '../support/errors.ts'
 import type { Colors } from './color.ts'
 import { cloneIds, columnWidths, formatRow, HEADER, instanceRow } from './instance-table.ts'
@@ -28,6 +28,37 @@ export interface PickerConfig {
 }
 
 const PICKED = Symbol('cancelled')
+
+export interface PageView {
+  results: Ranking
+  active: number
+  pageSize: number
+  now: Date
+  clones: Set<string>
+  colors: Colors
+  /** a column before each row (the multi-picker's marks) */
+  mark?: (instance: Instance) => string
+}
+
+/** The rows on screen around the cursor: header, then instances, offline ones dimmed, the active one bold. */
+export function pageLines(view: PageView): string[] {
+  const c = view.colors
+  const start = Math.max(
+    0,
+    Math.min(view.active - Math.floor(view.pageSize / 2), view.results.length - view.pageSize),
+  )
+  const page = view.results.slice(start, start + view.pageSize)
+  const rows = [HEADER, ...page.map((r) => instanceRow(r.instance, view.now, view.clones))]
+  const widths = columnWidths(rows)
+  return rows.map((row, n) => {
+    const text = formatRow(row, widths)
+    const r = page[n - 1]
+    const mark = view.mark ? `${r ? view.mark(r.instance) : ' '} ` : ''
+    if (n === 0) return `  ${mark}${c.bold(text)}`
+    const styled = r?.instance.pingStatus === 'Online' ? text : c.dim(text)
+    return start + n - 1 === view.active ? `${c.cyan('❯')} ${mark}${c.bold(styled)}` : `  ${mark}${styled}`
+  })
+}
 
 const pickerPrompt = createPrompt<Instance | typeof PICKED, PickerConfig>((config, done) => {
   const index = useMemo(() => buildIndex(config.instances), [config.instances])
@@ -78,21 +109,7 @@ const pickerPrompt = createPrompt<Instance | typeof PICKED, PickerConfig>((confi
 
   const c = config.colors
   if (status === 'done') return ''
-  const start = Math.max(
-    0,
-    Math.min(active - Math.floor(config.pageSize / 2), results.length - config.pageSize),
-  )
-  const page = results.slice(start, start + config.pageSize)
-  const rows = [HEADER, ...page.map((r) => instanceRow(r.instance, config.now, clones))]
-  const widths = columnWidths(rows)
-  const lines = rows.map((row, n) => {
-    const text = formatRow(row, widths)
-    if (n === 0) return `  ${c.bold(text)}`
-    const r = page[n - 1]
-    const selected = start + n - 1 === active
-    const styled = r?.instance.pingStatus === 'Online' ? text : c.dim(text)
-    return selected ? `${c.cyan('❯')} ${c.bold(styled)}` : `  ${styled}`
-  })
+  const lines = pageLines({ results, active, pageSize: config.pageSize, now: config.now, clones, colors: c })
   const count = c.dim(`${results.length}/${config.instances.length}`)
   return [
     `${c.bold(config.action?.prompt ?? 'ssh to')} ${query}  ${count}`,

@@ -1,51 +1,19 @@
 // The picker in a real terminal (tmux): type a query, see the ranked rows, pick one, and land in a
 // real ssh session on the sandbox.
-import { execFileSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { cli, startWorld, type World } from '../helpers/e2e.ts'
 import { sshBaseArgs } from '../helpers/ssh-key.ts'
-
-let hasTmux = true
-try {
-  execFileSync('tmux', ['-V'])
-} catch {
-  hasTmux = false
-}
+import { hasTmux, killTmux, screenOf, startInTmux, tmux, useTmuxWorld } from '../helpers/tmux.ts'
 
 const session = `ssm-ssh-pick-${process.pid}`
-const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' })
-const screen = () => tmux('capture-pane', '-t', session, '-p')
-
-/** `command` in a new detached 160×30 tmux session, with exactly `env` (plus a terminal type). */
-function tmuxRun(name: string, env: NodeJS.ProcessEnv, command: string): void {
-  const vars = Object.entries({ ...env, TERM: 'xterm-256color', NO_COLOR: '1' })
-    .map(([k, v]) => `${k}='${v}'`)
-    .join(' ')
-  tmux('new-session', '-d', '-s', name, '-x', '160', '-y', '30', `env -i ${vars} ${command}`)
-}
-
-function tmuxKill(name: string): void {
-  try {
-    tmux('kill-session', '-t', name)
-  } catch {
-    // already gone
-  }
-}
+const screen = () => screenOf(session)
 
 describe.skipIf(!hasTmux)('ssm-ssh pick in a terminal', () => {
-  let w: World
-  beforeAll(async () => {
-    w = await startWorld()
-    tmuxRun(
-      session,
-      w.env,
-      `"${process.execPath}" "${cli}" pick -l pi -i "${w.key.path}" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR; echo "PICK-EXIT=$?"; sleep 60`,
-    )
-  })
-  afterAll(async () => {
-    tmuxKill(session)
-    await w.close()
-  })
+  useTmuxWorld(
+    session,
+    (world) =>
+      `"${process.execPath}" "${cli}" pick -l pi -i "${world.key.path}" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR; echo "PICK-EXIT=$?"; sleep 60`,
+  )
 
   it('ranks as you type, connects on Enter', async () => {
     await vi.waitFor(() => expect(screen()).toMatch(/ssh to/), { timeout: 15_000, interval: 100 })
@@ -79,13 +47,13 @@ describe.skipIf(!hasTmux)('ssm-ssh forward --pick in a terminal', () => {
     w = await startWorld()
   })
   afterAll(async () => {
-    tmuxKill(name)
+    killTmux(name)
     await w.close()
   })
 
   it('chooses the instance in the picker, then forwards its port; ssh through it works', async () => {
     const out = `${w.dir}/forward.json`
-    tmuxRun(
+    startInTmux(
       name,
       w.env,
       `"${process.execPath}" "${cli}" forward --pick 22 --json > "${out}"; echo "FWD-EXIT=$?"; sleep 60`,
@@ -198,7 +166,7 @@ describe.skipIf(!hasTmux)('an error on a terminal in raw mode (as ssh leaves it)
   it('starts each line at the left margin (it was printed as a staircase)', async () => {
     const name = `ssm-ssh-raw-${process.pid}`
     // stdin is the terminal too: proxy refuses a terminal on stdin, so feed it /dev/null
-    tmuxRun(
+    startInTmux(
       name,
       w.env,
       `sh -c 'stty raw -echo; "${process.execPath}" "${cli}" proxy no-such-host 22 </dev/null; stty sane; echo; echo RAW-EXIT=done; sleep 30'`,
@@ -211,7 +179,7 @@ describe.skipIf(!hasTmux)('an error on a terminal in raw mode (as ssh leaves it)
       expect(first, shot()).toBeGreaterThanOrEqual(0)
       expect(lines[first + 1]).toMatch(/^ {2}hint: /)
     } finally {
-      tmuxKill(name)
+      killTmux(name)
     }
   })
 })
@@ -238,7 +206,7 @@ describe.skipIf(!hasTmux)('ssm-ssh proxy typed at a terminal', () => {
       )
       expect(shot()).not.toMatch(/SSH-2\.0|Protocol mismatch/)
     } finally {
-      tmuxKill(name)
+      killTmux(name)
     }
   })
 })

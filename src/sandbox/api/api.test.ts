@@ -1,5 +1,4 @@
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { Server } from 'node:http'
 import { DescribeInstancesCommand, EC2Client, paginateDescribeInstances } from '@aws-sdk/client-ec2'
 import { EC2InstanceConnectClient, SendSSHPublicKeyCommand } from '@aws-sdk/client-ec2-instance-connect'
 import {
@@ -18,35 +17,18 @@ import {
 } from '@aws-sdk/client-ssm'
 import { ConfiguredRetryStrategy } from '@smithy/core/retry'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createRandom, noFaults, parseFaults } from '../faults.ts'
-import { generateFleet } from '../fleet.ts'
+import { noFaults, parseFaults } from '../faults.ts'
 import type { SandboxState } from '../model.ts'
-import { createState } from '../state.ts'
-import { createApiHandler } from './index.ts'
+import type { RunScript } from './command-runner.ts'
+import { serveApi, testCredentials, testState } from './test-server.ts'
 
-const creds = { accessKeyId: 'AKIASANDBOXTEST', secretAccessKey: 'sandbox-secret' }
-
-async function serve(state: SandboxState, faults = noFaults): Promise<{ server: Server; endpoint: string }> {
-  const server = createServer()
-  let endpoint = ''
-  server.on(
-    'request',
-    createApiHandler(state, {
-      faults,
-      latencyMs: 0,
-      random: createRandom(3),
-      publicEndpoint: () => endpoint,
-      runScript: async (_id, script) => ({
-        exitCode: script.includes('fail') ? 2 : 0,
-        stdout: `ran: ${script}\n`,
-        stderr: '',
-      }),
-    }),
-  )
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
-  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  return { server, endpoint }
-}
+const creds = testCredentials
+const echoAgent: RunScript = async (_id, script) => ({
+  exitCode: script.includes('fail') ? 2 : 0,
+  stdout: `ran: ${script}\n`,
+  stderr: '',
+})
+const serve = (state: SandboxState, faults = noFaults) => serveApi(state, echoAgent, faults)
 
 describe('sandbox API with the real AWS SDK', () => {
   let state: SandboxState
@@ -56,13 +38,7 @@ describe('sandbox API with the real AWS SDK', () => {
   const config = () => ({ endpoint, region: 'eu-west-1', credentials: creds, maxAttempts: 1 })
   const byName = (name: string) => [...state.instances.values()].find((i) => i.tags.get('Name') === name)!
   beforeAll(async () => {
-    state = createState({
-      region: 'eu-west-1',
-      accountId: '123456789012',
-      ...creds,
-      stateDir: '/tmp/none',
-      fleet: generateFleet({ size: 120, seed: 5, stateDir: '/tmp/none', now: new Date() }),
-    })
+    state = testState(120, 5)
     ;({ server, endpoint } = await serve(state))
     ssm = new SSMClient(config())
   })

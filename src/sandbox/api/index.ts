@@ -9,7 +9,14 @@ import { sendSshPublicKey } from './eic.ts'
 import { ApiError, type Protocol, xmlEscape } from './errors.ts'
 import { verifySignature } from './sigv4.ts'
 import { getMessages, listInstanceAssociations, updateInstanceInformation } from './ssm-agent.ts'
-import { getCommandInvocation, listCommandInvocations, type RunScript, sendCommand } from './ssm-commands.ts'
+import {
+  cancelCommand,
+  getCommandInvocation,
+  listCommandInvocations,
+  listCommands,
+  type RunScript,
+  sendCommand,
+} from './ssm-commands.ts'
 import {
   describeInstanceInformation,
   describeInstanceProperties,
@@ -17,6 +24,7 @@ import {
 } from './ssm-instances.ts'
 import { describeSessions, resumeSession, startSession, terminateSession } from './ssm-sessions.ts'
 import { addTagsToResource, listTagsForResource } from './ssm-tags.ts'
+import { getResources } from './tagging.ts'
 import type { Body } from './validate.ts'
 
 export type { RunScript } from './ssm-commands.ts'
@@ -61,6 +69,8 @@ const ssmOperations: Record<string, JsonOperation> = {
   SendCommand: (s, b, c) => sendCommand(s, b, c.options.runScript),
   GetCommandInvocation: (s, b) => getCommandInvocation(s, b),
   ListCommandInvocations: (s, b) => listCommandInvocations(s, b),
+  ListCommands: (s, b) => listCommands(s, b),
+  CancelCommand: (s, b) => cancelCommand(s, b),
   // the agent's own calls
   UpdateInstanceInformation: (s, b, c) =>
     updateInstanceInformation(s, b, (id) => c.options.agents?.onPing(id)),
@@ -80,12 +90,17 @@ const eicOperations: Record<string, JsonOperation> = {
   SendSSHPublicKey: (s, b, c) => sendSshPublicKey(s, b, c.requestId),
 }
 
-type JsonService = 'ssm' | 'ec2-instance-connect' | 'ec2messages'
+const taggingOperations: Record<string, JsonOperation> = {
+  GetResources: (s, b) => getResources(s, b),
+}
+
+type JsonService = 'ssm' | 'ec2-instance-connect' | 'ec2messages' | 'tagging'
 
 const targets: Record<string, { service: JsonService; operations: Record<string, JsonOperation> }> = {
   AmazonSSM: { service: 'ssm', operations: ssmOperations },
   AWSEC2InstanceConnectService: { service: 'ec2-instance-connect', operations: eicOperations },
   EC2WindowsMessageDeliveryService: { service: 'ec2messages', operations: mdsOperations },
+  ResourceGroupsTaggingAPI_20170126: { service: 'tagging', operations: taggingOperations },
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -129,6 +144,7 @@ const throttleError: Record<string, ApiError> = {
   ec2messages: new ApiError('ThrottlingException', 'Rate exceeded', 400),
   'ec2-instance-connect': new ApiError('ThrottlingException', 'Rate exceeded', 429),
   ec2: new ApiError('RequestLimitExceeded', 'Request limit exceeded.', 503),
+  tagging: new ApiError('ThrottledException', 'Rate exceeded', 400),
 }
 
 export function createApiHandler(

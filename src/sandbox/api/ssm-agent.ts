@@ -1,6 +1,8 @@
 // The calls the real amazon-ssm-agent makes (agent-service-protocol.md §1–§2): its health report
 // (UpdateInstanceInformation drives PingStatus, AgentVersion, IP and ComputerName), associations, and
 // the ec2messages (MDS) long poll, which stays empty: commands reach the agent over MGS.
+
+import { sleep } from '../../support/sleep.ts'
 import type { SandboxState } from '../model.ts'
 import { awsError } from './errors.ts'
 import { type Body, Checker } from './validate.ts'
@@ -49,16 +51,6 @@ export function listInstanceAssociations(state: SandboxState, body: Body) {
 /** The MDS long poll: nothing to deliver, answered after MDS_LONG_POLL_MS or when the sandbox closes. */
 export async function getMessages(body: Body, signal: AbortSignal) {
   new Checker(body).required('Destination').required('MessagesRequestId').done()
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, MDS_LONG_POLL_MS)
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer)
-        resolve()
-      },
-      { once: true },
-    )
-  })
+  await sleep(MDS_LONG_POLL_MS, signal)
   return { Destination: body.Destination, Messages: [], MessagesRequestId: body.MessagesRequestId }
 }

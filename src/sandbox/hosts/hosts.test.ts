@@ -120,6 +120,10 @@ describe('simulated hosts', () => {
       'line\n',
     )
     const slow = await run(id, 'sleep 30', { timeoutSeconds: 1, signal })
-    expect(slow.exitCode).toBe(124)
+    expect(slow).toMatchObject({ exitCode: 137, status: 'TimedOut' })
+    const cancel = new AbortController()
+    const cancelled = run(id, 'sleep 30', { timeoutSeconds: 30, signal: cancel.signal })
+    setTimeout(() => cancel.abort(), 200)
+    expect(await cancelled).toMatchObject({ exitCode: 137, status: 'Cancelled' })
   })
 })

@@ -13,12 +13,16 @@ export interface ScriptResult {
   exitCode: number
   stdout: string
   stderr: string
+  status?: 'TimedOut' | 'Cancelled'
 }
 
 export type { RunScript } from '../api/ssm-commands.ts'
 
-/** Exit code the agent reports for a script killed at its executionTimeout (it is 124 in `timeout(1)` too). */
-export const TIMED_OUT_EXIT_CODE = 124
+/**
+ * Exit code the agent reports for a script it killed at its executionTimeout or on CancelCommand:
+ * 128 + SIGKILL (amazon-ssm-agent appconfig CommandStoppedPreemptivelyExitCode on Linux).
+ */
+export const STOPPED_EXIT_CODE = 137
 
 export function createRunScript(state: SandboxState): RunScript {
   const shell = existsSync('/bin/bash') ? '/bin/bash' : '/bin/sh'
@@ -62,6 +66,7 @@ export function createRunScript(state: SandboxState): RunScript {
       child.stdout.on('data', (c: Buffer) => out.push(c))
       child.stderr.on('data', (c: Buffer) => err.push(c))
       let timedOut = false
+      let cancelled = false
       const kill = () => {
         try {
           if (child.pid) process.kill(-child.pid, 'SIGKILL')
@@ -73,10 +78,16 @@ export function createRunScript(state: SandboxState): RunScript {
         timedOut = true
         kill()
       }, opts.timeoutSeconds * 1000)
-      opts.signal.addEventListener('abort', kill, { once: true })
+      const cancel = () => {
+        cancelled = true
+        kill()
+      }
+      opts.signal.addEventListener('abort', cancel, { once: true })
       child.on('close', (code) => {
         clearTimeout(timer)
-        const exitCode = timedOut ? TIMED_OUT_EXIT_CODE : (code ?? 1)
+        opts.signal.removeEventListener('abort', cancel)
+        const stopped = timedOut || cancelled
+        const exitCode = stopped ? STOPPED_EXIT_CODE : (code ?? 1)
         const stderr = Buffer.concat(err).toString('utf8')
         resolve({
           exitCode,
@@ -84,7 +95,8 @@ export function createRunScript(state: SandboxState): RunScript {
           // the agent appends its own line to the script's stderr when the script fails (seen from the
           // real agent 3.3.1142.0: "err\nfailed to run commands: exit status 3")
           stderr:
-            exitCode !== 0 && !timedOut ? `${stderr}failed to run commands: exit status ${exitCode}` : stderr,
+            exitCode !== 0 && !stopped ? `${stderr}failed to run commands: exit status ${exitCode}` : stderr,
+          ...(timedOut ? { status: 'TimedOut' as const } : cancelled ? { status: 'Cancelled' as const } : {}),
         })
       })
       child.on('error', (error) => {

@@ -253,6 +253,7 @@ export class AgentHub {
     commandId: string,
     parameters: Record<string, string[]>,
     timeoutSeconds: number,
+    signal?: AbortSignal,
   ): Promise<JobResult> {
     const ws = this.#controls.get(instanceId)
     if (!ws || ws.readyState !== ws.OPEN) {
@@ -292,6 +293,23 @@ export class AgentHub {
           Topic: 'aws.ssm.sendCommand',
           SchemaVersion: 1,
         }),
+      )
+      // CancelCommand: a cancel job naming the send job (amazon-ssm-agent runcommand CancelPayload);
+      // the agent kills the script and replies to the send job with Cancelled
+      signal?.addEventListener(
+        'abort',
+        () => {
+          if (!this.#jobs.has(jobId) || ws.readyState !== ws.OPEN) return
+          ws.send(
+            controlFrame('agent_job', {
+              Content: JSON.stringify({ CancelMessageId: jobId }),
+              JobId: `aws.ssm.${randomUUID()}.${instanceId}`,
+              Topic: 'aws.ssm.cancelCommand',
+              SchemaVersion: 1,
+            }),
+          )
+        },
+        { once: true },
       )
     })
   }
