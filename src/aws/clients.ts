@@ -114,11 +114,10 @@ export function createAwsClients(settings: AwsSettings): AwsClients {
       return ec2
     },
     tagging: () => {
-      tagging ??= import('./sdk/tagging-chunk.ts')
-        .then(({ loadTaggingSdk }) => loadTaggingSdk())
-        .then(
-          ({ ResourceGroupsTaggingAPIClient }) => new ResourceGroupsTaggingAPIClient(commonConfig(settings)),
-        )
+      tagging ??= Promise.all([
+        import('./sdk/tagging-chunk.ts').then(({ loadTaggingSdk }) => loadTaggingSdk()),
+        configFor('resource_groups_tagging_api'),
+      ]).then(([{ ResourceGroupsTaggingAPIClient }, config]) => new ResourceGroupsTaggingAPIClient(config))
       return tagging
     },
     region: getRegion,
