@@ -12,6 +12,7 @@ import type { Io } from './support/io.ts'
 import { createLog, type LogLevel } from './support/log.ts'
 import { resolvePaths } from './support/paths.ts'
 import { redact } from './support/redact.ts'
+import { terminalSafe as printableText } from './support/terminal-text.ts'
 import { VERSION } from './support/version.ts'
 
 function systemIo(): Io {
@@ -41,11 +42,11 @@ function terminalSafe(stderr: NodeJS.WriteStream): NodeJS.WritableStream {
 
 function printError(error: unknown, debug: boolean, stderr: NodeJS.WritableStream): void {
   if (error instanceof CliError) {
-    stderr.write(`ssm-ssh: ${redact(error.message)}\n`)
-    if (error.hint) stderr.write(`  hint: ${redact(error.hint)}\n`)
+    stderr.write(`ssm-ssh: ${printableText(redact(error.message))}\n`)
+    if (error.hint) stderr.write(`  hint: ${printableText(redact(error.hint))}\n`)
   } else {
     const message = error instanceof Error ? error.message : String(error)
-    stderr.write(`ssm-ssh: internal error: ${redact(message)}\n`)
+    stderr.write(`ssm-ssh: internal error: ${printableText(redact(message))}\n`)
     stderr.write('  hint: run again with --debug and report it at the project issue tracker\n')
   }
   if (debug) {

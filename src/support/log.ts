@@ -1,5 +1,6 @@
 // Everything people read goes to stderr (or --log-file) through one Log; stdout carries data only.
 import { redact } from './redact.ts'
+import { terminalSafe } from './terminal-text.ts'
 
 export type LogLevel = 'quiet' | 'normal' | 'verbose' | 'debug'
 
@@ -24,7 +25,8 @@ export interface LogSink {
 
 export function createLog(sink: LogSink, level: LogLevel, prefix = 'ssm-ssh'): Log {
   const emit = (min: LogLevel, message: string) => {
-    if (rank[level] >= rank[min]) sink.write(`${prefix}: ${redact(message)}\n`)
+    // messages carry names, tags and agent-reported fields: none of their bytes may drive the terminal
+    if (rank[level] >= rank[min]) sink.write(`${prefix}: ${terminalSafe(redact(message))}\n`)
   }
   return {
     level,

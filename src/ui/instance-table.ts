@@ -1,11 +1,12 @@
 // The fleet as a table for people: name, id, status, platform, IP, agent, last seen. Offline rows
 // dimmed and clones marked; cloud values are untrusted, so control characters never reach the terminal.
 import type { Instance } from '../domain/instance.ts'
+import { safeLabel } from '../support/terminal-text.ts'
 import { ago } from '../support/time.ts'
 import { type Colors, colors as makeColors } from './color.ts'
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what it removes
-export const printable = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?')
+/** A cell: escape sequences dropped, other control characters (line breaks and tabs too) shown as '?'. */
+export const printable = safeLabel
 
 /** Instances sharing ComputerName and name with another id: a copied SD card. */
 export function cloneIds(instances: Instance[]): Set<string> {
@@ -22,11 +23,11 @@ export const HEADER = ['NAME', 'ID', 'STATUS', 'PLATFORM', 'IP', 'AGENT', 'LAST 
 export function instanceRow(i: Instance, now: Date, clones: Set<string>): string[] {
   return [
     printable(i.name || '-') + (clones.has(i.id) ? ' (clone)' : ''),
-    i.id,
-    i.pingStatus,
+    printable(i.id),
+    printable(i.pingStatus),
     printable(i.platform),
-    i.ipAddress,
-    i.agentVersion,
+    printable(i.ipAddress),
+    printable(i.agentVersion),
     ago(i.lastPing, now),
   ]
 }

@@ -4,8 +4,8 @@
 // on stdout instead. On a terminal a progress line (done / failed / pending, elapsed) stays at the
 // bottom of stderr. Everything from the cloud passes through terminalSafe first.
 import type { HostResult, HostStatus } from '../domain/run/results.ts'
-import { prefixLines, safeLabel } from '../domain/run/terminal-text.ts'
 import type { Io } from '../support/io.ts'
+import { prefixLines, safeLabel } from '../support/terminal-text.ts'
 import type { Colors } from './color.ts'
 
 const SAYS: Record<HostStatus, string> = {

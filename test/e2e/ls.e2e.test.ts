@@ -60,3 +60,41 @@ describe('ssm-ssh ls', () => {
     expect(table.stderr).toMatch(/2 of 12 instances \(cached/)
   })
 })
+
+describe('cloud values never drive the terminal (OSC/CSI from tags and agent-reported fields came through)', () => {
+  let w: World
+  beforeAll(async () => {
+    w = await startWorld()
+    const attic = w.box.state.instances.get(w.idOf('pi-attic'))
+    if (!attic) throw new Error('no pi-attic')
+    // what an instance (its agent reports IP and version) or a tagger can put there
+    attic.tags.set('Name', 'pi-attic\u001b]0;owned\u0007\u001b[2J')
+    attic.ipAddress = '192.168.0.9\u001b[31m'
+    attic.agentVersion = '3.3.1142.0\u001b]52;c;ZXZpbA==\u0007'
+  })
+  afterAll(async () => w.close())
+  const run = (...args: string[]) =>
+    execa(process.execPath, [cli, ...args], {
+      env: { ...w.env, XDG_CACHE_HOME: join(w.dir, 'cache-hostile') },
+      extendEnv: false,
+      reject: false,
+    })
+
+  const controls = (text: string) =>
+    [...text].filter((c) => ['\u001b', '\u0007', '\u009b'].includes(c)).length
+
+  it('in ls, in errors and in warnings', async () => {
+    const table = await run('ls', '--refresh')
+    expect(table.exitCode).toBe(0)
+    expect(table.stdout).toContain('pi-attic')
+    expect(controls(table.stdout + table.stderr)).toBe(0)
+    const error = await run('proxy', 'pi-attic\u001b]0;owned\u0007', '22')
+    expect(error.exitCode).toBe(4)
+    // the OSC sequence is dropped whole: what is left is the name as a person reads it
+    expect(error.stderr).toMatch(/^ssm-ssh: no managed instance named "pi-attic"\n/)
+    expect(controls(error.stderr)).toBe(0)
+    // --json is data for programs: the values as the cloud gave them, JSON-escaped
+    const json = await run('ls', '--json')
+    expect(json.stdout).toContain('\\u001b]0;owned')
+  })
+})
