@@ -45,9 +45,14 @@ export function parse(argv: string[]): ProxyOptions {
       'push-key': { type: 'boolean' },
       user: { type: 'string' },
       'ssh-dir': { type: 'string' },
+      'strip-suffix': { type: 'string' },
     },
   })
-  const [target, portText, extra] = positionals
+  const [named, portText, extra] = positionals
+  // the connect-time stanza (Host *.ssm): ssh hands us pi-kitchen.ssm, the name is pi-kitchen
+  const suffix = values['strip-suffix']
+  const target =
+    suffix && named?.endsWith(suffix) && named.length > suffix.length ? named.slice(0, -suffix.length) : named
   if (target === undefined || target === '') {
     throw new UsageError('proxy needs a target', { hint: 'ProxyCommand ssm-ssh proxy %h %p' })
   }

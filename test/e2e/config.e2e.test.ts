@@ -284,6 +284,55 @@ describe('ssm-ssh config keeps the user’s files safe', () => {
     expect(backups.map((f) => readFileSync(join(sshDir, f), 'utf8'))).toEqual(versions)
   })
 
+  it('ssh NAME.ssm resolves the name when connecting: a renamed instance works without re-running config (ids were baked in)', async () => {
+    const sshDir = join(w.dir, 'dot-ssh-suffix')
+    mkdirSync(sshDir, { mode: 0o700 })
+    writeFileSync(
+      join(sshDir, 'config'),
+      `Host *\n  IdentityFile ${w.key.path}\n  IdentitiesOnly yes\n  BatchMode yes\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n`,
+    )
+    expect((await config(sshDir)).exitCode).toBe(0)
+    expect(readFileSync(join(sshDir, 'ssm-ssh', 'config'), 'utf8')).toMatch(
+      /^Host \*\.ssm\n {2}User pi\n {2}ProxyCommand .* proxy --region eu-west-1 --strip-suffix \.ssm %h %p$/m,
+    )
+    const ssh = (host: string) =>
+      execa('ssh', ['-F', join(sshDir, 'config'), host, 'echo $USER-at-$((6*7))'], {
+        env: { ...w.env, XDG_CACHE_HOME: join(w.dir, 'cache-safe') },
+        extendEnv: false,
+        reject: false,
+        timeout: 60_000,
+      })
+    const first = await ssh('pi-attic.ssm')
+    expect(first.stderr).toBe('')
+    expect(first.stdout).toBe('pi-at-42')
+    // renamed in the cloud after config ran: the alias stanza is stale, the .ssm name is not
+    w.box.state.instances.get(w.idOf('pi-attic'))?.tags.set('Name', 'pi-loft')
+    const renamed = await ssh('pi-loft.ssm')
+    expect(renamed.stderr).toBe('')
+    expect(renamed.stdout).toBe('pi-at-42')
+  })
+
+  it('a Name tag never takes over a name the user’s ssh already resolves (gitlab.com, or a wildcard in their config)', async () => {
+    const sshDir = join(w.dir, 'dot-ssh-hijack')
+    mkdirSync(sshDir, { mode: 0o700 })
+    writeFileSync(join(sshDir, 'config'), 'Host pi-kit*\n  HostName build.example\n')
+    w.box.state.instances.get(w.idOf('web-2'))?.tags.set('Name', 'gitlab.com')
+    const r = await config(sshDir)
+    expect(r.exitCode, r.stderr).toBe(0)
+    const ours = readFileSync(join(sshDir, 'ssm-ssh', 'config'), 'utf8')
+    expect(ours).not.toMatch(/^Host gitlab\.com$/m)
+    expect(ours).not.toMatch(/^Host pi-kitchen$/m)
+    expect(ours).toMatch(/^Host pi-garage$/m)
+    expect(r.stderr).toMatch(/is named "gitlab\.com", which looks like a host name: no alias/)
+    expect(r.stderr).toMatch(/your ssh already sends "pi-kitchen" elsewhere \(ssh -G\): not shadowed/)
+    const g = await execa('ssh', ['-F', join(sshDir, 'config'), '-G', 'gitlab.com'], {
+      env: w.env,
+      extendEnv: false,
+    })
+    expect(g.stdout).toMatch(/^hostname gitlab\.com$/m)
+    expect(g.stdout).not.toMatch(/^proxycommand /m)
+  })
+
   it('--dry-run prints a unified diff of both files and writes nothing', async () => {
     const sshDir = join(w.dir, 'dot-ssh-dry')
     mkdirSync(sshDir, { mode: 0o700 })

@@ -85,6 +85,19 @@ const hostile = [
   '   ',
 ]
 
+/** An Online instance with just an id, a name and tags. */
+const named = (id: string, name: string, tags: Record<string, string> = {}): Instance => ({
+  id,
+  name,
+  computerName: 'x',
+  ipAddress: '',
+  pingStatus: 'Online',
+  platform: '',
+  agentVersion: '',
+  resourceType: '',
+  tags,
+})
+
 describe('hostile names and tags', () => {
   const settings: StanzaSettings = {
     executable: { node: '/usr/bin/node', script: '/opt/my tools/ssm-ssh.mjs' },
@@ -94,17 +107,9 @@ describe('hostile names and tags', () => {
       host: 'Host {{alias}}\n  HostName {{hostname}}\n  HostKeyAlias {{hostKeyAlias}}\n{{extra}}  ProxyCommand {{proxyCommand}}\n',
     },
   }
-  const instances: Instance[] = hostile.map((name, n) => ({
-    id: `mi-${n.toString(16).padStart(17, '0')}`,
-    name,
-    computerName: 'x',
-    ipAddress: '',
-    pingStatus: 'Online',
-    platform: '',
-    agentVersion: '',
-    resourceType: '',
-    tags: { 'ssm-ssh:user': name },
-  }))
+  const instances: Instance[] = hostile.map((name, n) =>
+    named(`mi-${n.toString(16).padStart(17, '0')}`, name, { 'ssm-ssh:user': name }),
+  )
 
   it('never reach the file unsanitised', () => {
     const { text } = renderBlock(instances, [], settings)
@@ -124,7 +129,10 @@ describe('hostile names and tags', () => {
     ).not.toMatch(/[`$()';]/)
     const proxies = text.split('\n').filter((l) => l.includes('ProxyCommand '))
     expect(new Set(proxies)).toEqual(
-      new Set(["  ProxyCommand /usr/bin/node '/opt/my tools/ssm-ssh.mjs' proxy %h %p"]),
+      new Set([
+        "  ProxyCommand /usr/bin/node '/opt/my tools/ssm-ssh.mjs' proxy %h %p",
+        "  ProxyCommand /usr/bin/node '/opt/my tools/ssm-ssh.mjs' proxy --strip-suffix .ssm %h %p",
+      ]),
     )
     expect(text.split('\n').every((l) => l.length < 300)).toBe(true)
   })
@@ -172,5 +180,44 @@ describe('ProxyCommand values are quoted for /bin/sh, not for ssh_config', () =>
     expect(existsSync(canary)).toBe(false)
     expect(existsSync(join(tmpdir(), 'pwned'))).toBe(false)
     expect(() => quoteProxyArg('a\nb')).toThrow('cannot put')
+  })
+})
+
+describe('a Name tag with a dot is no alias unless asked (an instance tagged gitlab.com captured ssh gitlab.com)', () => {
+  const settings: StanzaSettings = {
+    executable: { node: '/usr/bin/node', script: '/opt/ssm-ssh.mjs' },
+    aliasFormat: '{name}',
+    templates: { wildcard: '', host: 'Host {{alias}}\n' },
+  }
+  const fleet = [named('mi-00000000000000001', 'gitlab.com'), named('mi-00000000000000002', 'pi-kitchen')]
+
+  it('refused and reported by default; taken with allowDots; a dotted alias format is a request', () => {
+    const plain = renderBlock(fleet, [], settings)
+    expect(plain.text).not.toContain('Host gitlab.com')
+    expect(plain.text).toContain('Host pi-kitchen')
+    expect(plain.report.refused).toEqual([
+      { id: 'mi-00000000000000001', alias: 'gitlab.com', reason: 'dotted' },
+    ])
+    expect(renderBlock(fleet, [], { ...settings, allowDots: true }).text).toContain('Host gitlab.com')
+    expect(renderBlock(fleet, [], { ...settings, aliasFormat: '{name}.{profile}' }).text).toContain(
+      'Host pi-kitchen.default',
+    )
+  })
+
+  it('aliases the user’s ssh sends elsewhere are reported, not written', () => {
+    const r = renderBlock(fleet, [], { ...settings, shadowed: new Set(['pi-kitchen']) })
+    expect(r.text).not.toContain('Host pi-kitchen\n')
+    expect(r.report.refused).toContainEqual({
+      id: 'mi-00000000000000002',
+      alias: 'pi-kitchen',
+      reason: 'shadows',
+    })
+  })
+
+  it('writes the connect-time stanza Host *.ssm (or the suffix asked for, or none)', () => {
+    expect(renderBlock(fleet, [], settings).text).toContain(
+      'Host *.ssm\n  ProxyCommand /usr/bin/node /opt/ssm-ssh.mjs proxy --strip-suffix .ssm %h %p\n',
+    )
+    expect(renderBlock(fleet, [], { ...settings, suffix: '' }).text).not.toContain('Host *.')
   })
 })

@@ -26,12 +26,24 @@ export interface StanzaSettings {
   region?: string
   /** --endpoint-url the stanzas were made with (a VPC endpoint, a sandbox): the sessions go there too */
   endpoint?: string
+  /**
+   * The connect-time stanza's suffix (default '.ssm'): `ssh pi-kitchen.ssm` resolves the name when it
+   * connects, so a rename, a re-activation or a new instance needs no new `ssm-ssh config`. '' for none.
+   */
+  suffix?: string
   user?: string
   /** e.g. '{name}' (default) or '{name}.{profile}' */
   aliasFormat: string
   templates: { wildcard: string; host: string }
   /** Host names the user's own config already defines: reported, never overridden */
   reserved?: Set<string>
+  /**
+   * Aliases the user's ssh already sends elsewhere (ssh -G, with their includes, wildcards and the
+   * system config, says another HostName, ProxyCommand or ProxyJump): reported, never shadowed.
+   */
+  shadowed?: Set<string>
+  /** take names with a dot as aliases (`gitlab.com` would otherwise capture ssh gitlab.com) */
+  allowDots?: boolean
   /**
    * Opt-in one-step stanzas: proxy pushes ssm-ssh's own key for the ssh user (%r) before each
    * connection, ssh offers only that key, and host keys are checked against the pinned file —
@@ -45,14 +57,17 @@ export interface AliasReport {
   renamed: Array<{ id: string; name: string; alias: string; reason: 'clone' | 'collision' | 'empty' }>
   /** aliases left out because the user's config has a Host of that name */
   userDefined: Array<{ id: string; alias: string }>
+  /** aliases left out because they look like a domain name, or the user's ssh sends that name elsewhere */
+  refused: Array<{ id: string; alias: string; reason: 'dotted' | 'shadows' }>
 }
 
-export function proxyCommand(s: StanzaSettings, via?: string): string {
+export function proxyCommand(s: StanzaSettings, via?: string, stripSuffix?: string): string {
   const args = [...launcherWords(s.executable), 'proxy']
   if (s.profile) args.push('--profile', s.profile)
   if (s.region) args.push('--region', s.region)
   if (s.endpoint) args.push('--endpoint-url', s.endpoint)
   if (via) args.push('--via', via)
+  if (stripSuffix) args.push('--strip-suffix', stripSuffix)
   if (s.pushKey && !via) args.push('--ssh-dir', s.pushKey.sshDir)
   const push = s.pushKey && !via ? ' --push-key --user %r' : ''
   return `${args.map(quoteProxyArg).join(' ')}${push} %h %p`
@@ -65,7 +80,7 @@ export function assignAliases(
 ): { aliases: Map<string, Instance>; report: AliasReport } {
   const sorted = [...instances].sort((a, b) => (a.id < b.id ? -1 : 1))
   const wanted = new Map<string, Instance[]>()
-  const report: AliasReport = { renamed: [], userDefined: [] }
+  const report: AliasReport = { renamed: [], userDefined: [], refused: [] }
   for (const i of sorted) {
     const base = sanitizeAlias(
       s.aliasFormat
@@ -76,6 +91,11 @@ export function assignAliases(
     const alias = base === '' || /^(i|mi)-/.test(base) ? '' : base
     if (alias === '') {
       report.renamed.push({ id: i.id, name: i.name, alias: i.id, reason: 'empty' })
+      continue
+    }
+    // a Name tag is anyone's to set: one with a dot may be somebody's real host name (gitlab.com)
+    if (!s.allowDots && sanitizeAlias(i.name).includes('.')) {
+      report.refused.push({ id: i.id, alias, reason: 'dotted' })
       continue
     }
     wanted.set(alias, [...(wanted.get(alias) ?? []), i])
@@ -122,9 +142,26 @@ export function renderBlock(
       ? `${wildcard}${['Host mi-*', ...pushLines('mi-'), 'Host i-*', ...pushLines('i-')].join('\n')}\n`
       : wildcard,
   ]
+  const suffix = s.suffix ?? '.ssm'
+  if (suffix !== '') {
+    const user = sanitizeUser(s.user)
+    parts.push(
+      [
+        `Host *${suffix}`,
+        ...(user ? [`  User ${user}`] : []),
+        // without push-key's IdentityFile lines here, so without its --push-key too
+        `  ProxyCommand ${proxyCommand({ ...s, pushKey: undefined }, undefined, suffix)}`,
+        '',
+      ].join('\n'),
+    )
+  }
   for (const [alias, i] of [...aliases].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (s.reserved?.has(alias)) {
       report.userDefined.push({ id: i.id, alias })
+      continue
+    }
+    if (s.shadowed?.has(alias)) {
+      report.refused.push({ id: i.id, alias, reason: 'shadows' })
       continue
     }
     const user = sanitizeUser(s.user ?? i.tags['ssm-ssh:user'])
