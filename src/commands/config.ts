@@ -13,7 +13,7 @@ import { installedCommand } from '../ssh/installed.ts'
 import { CliError, UsageError } from '../support/errors.ts'
 
 export interface ConfigOptions {
-  action: 'write' | 'remove' | 'add-host'
+  action: 'write' | 'remove' | 'add-host' | 'remove-host' | 'hosts'
   dryRun: boolean
   check: boolean
   sshDir?: string
@@ -106,6 +106,15 @@ export function parse(argv: string[]): ConfigOptions {
       hop: { alias, via: values.via, host: values.host, port, ...(values.user ? { user: values.user } : {}) },
     }
   }
+  if (sub === 'remove-host') {
+    if (!alias || extra)
+      throw new UsageError('remove-host takes one alias', { hint: 'ssm-ssh config remove-host lab-printer' })
+    return { ...common, action: 'remove-host', hop: { alias, via: '', host: '', port: 22 } }
+  }
+  if (sub === 'hosts') {
+    if (alias) throw new UsageError(`unexpected argument "${alias}"`, { hint: 'ssm-ssh config hosts' })
+    return { ...common, action: 'hosts' }
+  }
   if (sub !== undefined)
     throw new UsageError(`unknown config action "${sub}"`, {
       hint: 'ssm-ssh config [--remove|--check|--dry-run] or ssm-ssh config add-host …',
@@ -150,6 +159,32 @@ async function run(options: ConfigOptions, ctx: Context): Promise<number> {
   const region = ctx.global.region ?? (ctx.env.AWS_REGION || ctx.env.AWS_DEFAULT_REGION || undefined)
   const scope = `profile=${profile ?? 'default'} region=${region ?? 'default'}`
 
+  if (options.action === 'hosts') {
+    // the hops add-host declared: ALIAS → HOST:PORT via JUMP [as USER], one a line
+    const { safeLabel } = await import('../support/terminal-text.ts')
+    for (const h of await readHops(ctx.paths.stateDir))
+      ctx.io.stdout.write(
+        `${safeLabel(`${h.alias} → ${h.host}:${h.port} via ${h.via}${h.user ? ` as ${h.user}` : ''}`)}\n`,
+      )
+    return 0
+  }
+  if (options.action === 'remove-host' && options.hop) {
+    const alias = options.hop.alias
+    const hops = await readHops(ctx.paths.stateDir)
+    if (!hops.some((h) => h.alias === alias))
+      throw new UsageError(`no host "${alias}" was added`, { hint: 'ssm-ssh config hosts lists them' })
+    const kept = hops.filter((h) => h.alias !== alias)
+    const dependents = kept.filter((h) => h.via === alias).map((h) => h.alias)
+    if (dependents.length > 0)
+      throw new UsageError(
+        `${dependents.join(', ')} ${dependents.length > 1 ? 'go' : 'goes'} through ${alias}`,
+        {
+          hint: `remove ${dependents.length > 1 ? 'those' : 'that'} first (ssm-ssh config remove-host ${dependents[0]})`,
+        },
+      )
+    await writeHops(ctx.paths.stateDir, kept)
+    ctx.log.info(`removed ${alias}; rewriting the stanzas`)
+  }
   if (options.action === 'add-host' && options.hop) {
     const hops = (await readHops(ctx.paths.stateDir)).filter((h) => h.alias !== options.hop?.alias)
     await writeHops(ctx.paths.stateDir, [...hops, options.hop])
@@ -290,11 +325,13 @@ export const config: Command<ConfigOptions> = {
   name: 'config',
   summary: 'write ssh config stanzas for the fleet (lossless: one Include line in ~/.ssh/config)',
   usage:
-    'ssm-ssh config [--dry-run|--check|--remove] [--ssh-dir DIR] [--user NAME] [--alias-format {name}.{profile}] [--suffix .ssm] [--allow-dots] | config add-host ALIAS --via JUMP --host ADDR [--port N] [--user NAME]',
+    'ssm-ssh config [--dry-run|--check|--remove] [--ssh-dir DIR] [--user NAME] [--alias-format {name}.{profile}] [--suffix .ssm] [--allow-dots] | config add-host ALIAS --via JUMP --host ADDR [--port N] [--user NAME] | config hosts | config remove-host ALIAS',
   examples: [
     'ssm-ssh config                 (then: ssh pi-kitchen, or ssh pi-kitchen.ssm, resolved when connecting)',
     'ssm-ssh config --check',
     'ssm-ssh config add-host lab-printer --via pi-gateway --host 10.20.0.10 --user admin',
+    'ssm-ssh config hosts            (the hosts added, and the way to each)',
+    'ssm-ssh config remove-host lab-printer',
   ],
   parse,
   run,

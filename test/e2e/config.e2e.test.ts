@@ -179,6 +179,25 @@ describe('ssm-ssh config', () => {
     expect((await run('config', '--ssh-dir', sshDir, '--user', 'pi')).exitCode).toBe(0)
   })
 
+  it('config hosts lists the added hosts; remove-host takes one out (there was no way to), not one others go through', async () => {
+    const hosts = await run('config', 'hosts')
+    expect(hosts.exitCode).toBe(0)
+    expect(hosts.stdout).toMatch(/^lab-nas → 10\.20\.0\.11:22 via pi-gateway as admin$/m)
+    expect(hosts.stdout).toMatch(/^lab-vault → 10\.30\.0\.5:22 via lab-nas as admin$/m)
+    const blocked = await run('config', 'remove-host', 'lab-nas', '--ssh-dir', sshDir)
+    expect(blocked.exitCode).toBe(2)
+    expect(blocked.stderr).toMatch(/^ssm-ssh: lab-vault goes through lab-nas\n/)
+    const removed = await run('config', 'remove-host', 'lab-printer', '--ssh-dir', sshDir, '--user', 'pi')
+    expect(removed.exitCode, removed.stderr).toBe(0)
+    expect(readFileSync(join(sshDir, 'ssm-ssh', 'config'), 'utf8')).not.toMatch(/^Host lab-printer$/m)
+    expect((await run('config', 'hosts')).stdout).not.toMatch(/^lab-printer /m)
+    const unknown = await run('config', 'remove-host', 'nope')
+    expect(unknown.exitCode).toBe(2)
+    expect(unknown.stderr).toMatch(
+      /^ssm-ssh: no host "nope" was added\n {2}hint: ssm-ssh config hosts lists them/,
+    )
+  })
+
   it('a second run changes nothing (--check is clean) and --remove restores the user’s file', async () => {
     expect((await run('config', '--ssh-dir', sshDir, '--user', 'pi', '--check')).exitCode).toBe(0)
     const r = await run('config', '--ssh-dir', sshDir, '--remove')
