@@ -1,11 +1,15 @@
 // One factory for every AWS client: region, profile and endpoint resolved the same way everywhere.
 // Clients are built on first use and their SDK modules imported lazily, so commands pay only for
 // the services they call.
+
+import type { Agent as HttpsAgent } from 'node:https'
 import type { EC2Client } from '@aws-sdk/client-ec2'
 import type { EC2InstanceConnectClient } from '@aws-sdk/client-ec2-instance-connect'
 import type { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api'
 import type { SSMClient } from '@aws-sdk/client-ssm'
+import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { AuthError } from '../support/errors.ts'
+import { proxyAgentFor } from '../support/proxy-agent.ts'
 import type { SsmCall } from './ssm-rpc.ts'
 import type { SsmTarget } from './ssm-target.ts'
 
@@ -44,8 +48,19 @@ export interface AwsClients {
   credentials(): Promise<Credentials>
 }
 
-function commonConfig(settings: AwsSettings) {
+function commonConfig(settings: AwsSettings, service: string) {
+  // HTTPS_PROXY/NO_PROXY: decided for the endpoint the client will use (the configured one, from the
+  // flag, the profile or AWS_ENDPOINT_URL[_SERVICE], else the region's public one)
+  const probe =
+    settings.endpoint ??
+    process.env[`AWS_ENDPOINT_URL_${service.toUpperCase()}`] ??
+    process.env.AWS_ENDPOINT_URL ??
+    `https://${service === 'ec2_instance_connect' ? 'ec2-instance-connect' : service === 'resource_groups_tagging_api' ? 'tagging' : service}.${settings.region ?? 'us-east-1'}.amazonaws.com`
+  const agent = proxyAgentFor(probe)
   return {
+    ...(agent
+      ? { requestHandler: new NodeHttpHandler({ httpAgent: agent, httpsAgent: agent as HttpsAgent }) }
+      : {}),
     ...(settings.region ? { region: settings.region } : {}),
     ...(settings.profile ? { profile: settings.profile } : {}),
     ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
@@ -82,10 +97,10 @@ export function createAwsClients(settings: AwsSettings): AwsClients {
   }
   /** The SDK client's settings for `service`, with --profile's endpoint_url, which the SDK itself misses. */
   const configFor = async (service: string) => {
-    if (!settings.profile || settings.endpoint) return commonConfig(settings)
+    if (!settings.profile || settings.endpoint) return commonConfig(settings, service)
     const { profileEndpoint } = await import('./ssm-target.ts')
     const endpoint = await profileEndpoint(settings.profile, service)
-    return commonConfig(endpoint ? { ...settings, endpoint } : settings)
+    return commonConfig(endpoint ? { ...settings, endpoint } : settings, service)
   }
   const getSsm = () => {
     ssm ??= Promise.all([import('./sdk/ssm.ts'), configFor('ssm')]).then(

@@ -10,6 +10,7 @@ import { Sha256 } from '@smithy/core/checksum'
 import { isClockSkewError, isThrottlingError, isTransientError } from '@smithy/core/retry'
 import { SignatureV4 } from '@smithy/signature-v4'
 import type { SdkError } from '@smithy/types'
+import { proxyAgentFor } from '../support/proxy-agent.ts'
 import { VERSION } from '../support/version.ts'
 import type { AwsSettings } from './clients.ts'
 import { resolveSsmTarget, type SsmTarget } from './ssm-target.ts'
@@ -139,24 +140,29 @@ function send(
 ): Promise<Record<string, unknown>> {
   const request = url.protocol === 'http:' ? httpRequest : httpsRequest
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', headers, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('error', reject)
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8')
-        const status = res.statusCode ?? 0
-        if (status >= 200 && status < 300) {
-          try {
-            resolve(text === '' ? {} : (JSON.parse(text) as Record<string, unknown>))
-          } catch {
-            reject(serviceError(res, text, attempt, 'SerializationException'))
+    const agent = proxyAgentFor(url.href)
+    const req = request(
+      url,
+      { method: 'POST', headers, timeout: timeoutMs, ...(agent ? { agent } : {}) },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('error', reject)
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8')
+          const status = res.statusCode ?? 0
+          if (status >= 200 && status < 300) {
+            try {
+              resolve(text === '' ? {} : (JSON.parse(text) as Record<string, unknown>))
+            } catch {
+              reject(serviceError(res, text, attempt, 'SerializationException'))
+            }
+            return
           }
-          return
-        }
-        reject(serviceError(res, text, attempt))
-      })
-    })
+          reject(serviceError(res, text, attempt))
+        })
+      },
+    )
     req.on('timeout', () => {
       req.destroy(Object.assign(new Error(`no answer within ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT' }))
     })

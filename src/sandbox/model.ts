@@ -166,10 +166,12 @@ export interface PushedKey {
 
 export interface RecordedRequest {
   at: Date
-  service: 'ssm' | 'ec2-instance-connect' | 'ec2' | 'ec2messages' | 'tagging'
+  service: 'ssm' | 'ec2-instance-connect' | 'ec2' | 'ec2messages' | 'tagging' | 'ssmmessages'
   operation: string
   status: number
   errorCode?: string
+  /** the client's TCP port: which connection (a proxy's tunnel, or a direct one) carried it */
+  peerPort?: number
 }
 
 export interface SandboxState {

@@ -46,6 +46,11 @@ export interface SandboxOptions {
   realNames?: string[]
   /** where the agent binaries are (default: ../shared/tools/amazon-ssm-agent/bin of the checkout) */
   agentBinDir?: string
+  /**
+   * Serve clients over TLS too (https://, wss:// StreamUrls), with a CA of its own (`caCertFile`):
+   * for clients that must reach it as they reach AWS, through an HTTPS proxy for instance.
+   */
+  clientTls?: boolean
   /** the simulated agents' smux keepalive timing where their version uses it (default xtaci's 10 s / 30 s) */
   smuxKeepalive?: { intervalMs: number; timeoutMs: number }
 }
@@ -62,6 +67,8 @@ export interface Sandbox {
   real: RealFleet['instances']
   /** why real instances were asked for but could not run (the simulated agent serves instead) */
   realUnavailable?: string
+  /** with clientTls: the https:// endpoint and the CA (PEM file) its certificate chains to */
+  https?: { endpoint: string; caCertFile: string }
   /** stop everything; resolves with what could not be cleaned (a process or mount of a real instance) */
   close(): Promise<string[]>
 }
@@ -100,7 +107,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const realUnavailable = wantReal > 0 ? realInstancesUnavailable(agentBinDir) : undefined
   if (realUnavailable) log.warn(`sandbox: ${realUnavailable}; the simulated agent plays every instance`)
   const useReal = wantReal > 0 && !realUnavailable
-  const tls = useReal ? await ensureTlsMaterial(stateDir) : undefined
+  const tls = useReal || options.clientTls ? await ensureTlsMaterial(stateDir) : undefined
   const server: Server = createHttpServer()
   const closing = new AbortController()
   let endpoint = ''
@@ -110,7 +117,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     faults,
     latencyMs: options.latencyMs ?? 0,
     random,
-    publicEndpoint: () => endpoint,
+    // StreamUrls: wss:// where clients speak TLS to us, as the real ones are
+    publicEndpoint: () => (options.clientTls ? endpoint.replace(/^http:/, 'https:') : endpoint),
     runScript: async (instanceId, script, opts) => {
       if (state.instances.get(instanceId)?.agent !== 'real')
         return simulatedRunScript(instanceId, script, opts)
@@ -222,6 +230,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     },
     real: realFleet?.instances ?? new Map(),
     ...(realUnavailable ? { realUnavailable } : {}),
+    ...(options.clientTls && tls
+      ? { https: { endpoint: endpoint.replace(/^http:/, 'https:'), caCertFile: tls.caCertFile } }
+      : {}),
     close: async () => {
       const leftovers = await shutdown()
       if (ownStateDir) {

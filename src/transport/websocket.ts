@@ -1,5 +1,6 @@
 // Dialling the data channel. `ws` because Node 20 has no WebSocket client without a flag.
 import WebSocket from 'ws'
+import { proxyAgentFor } from '../support/proxy-agent.ts'
 
 /** What the session needs of a socket: the real `ws` client, or a fake in tests. */
 export interface WebSocketLike {
@@ -21,7 +22,14 @@ const DIAL_TIMEOUT_MS = 15_000
 
 export function dialWebSocket(url: string, headers: Record<string, string> = {}): Promise<WebSocketLike> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { handshakeTimeout: DIAL_TIMEOUT_MS, perMessageDeflate: false, headers })
+    // through the HTTPS_PROXY (CONNECT) where the environment names one, as the plugin dials
+    const agent = proxyAgentFor(url)
+    const ws = new WebSocket(url, {
+      handshakeTimeout: DIAL_TIMEOUT_MS,
+      perMessageDeflate: false,
+      headers,
+      ...(agent ? { agent } : {}),
+    })
     const onError = (error: Error) => {
       ws.removeAllListeners()
       ws.on('error', () => {})

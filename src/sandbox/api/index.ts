@@ -164,6 +164,7 @@ export function createApiHandler(
         operation,
         status,
         ...(errorCode ? { errorCode } : {}),
+        ...(req.socket.remotePort ? { peerPort: req.socket.remotePort } : {}),
       })
     try {
       const body = await readBody(req)

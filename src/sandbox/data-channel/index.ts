@@ -58,6 +58,13 @@ export function attachDataChannel(
           return
         }
       }
+      state.requests.push({
+        at: state.now(),
+        service: 'ssmmessages',
+        operation: 'WebSocketUpgrade',
+        status: 101,
+        ...(req.socket.remotePort ? { peerPort: req.socket.remotePort } : {}),
+      })
       wss.handleUpgrade(req, socket, head, (ws) => {
         const control = /^\/v1\/control-channel\/([^/?]+)/.exec(path)
         if (control && opts.hub) {
