@@ -69,7 +69,24 @@ function commonConfig(settings: AwsSettings, service: string) {
   }
 }
 
-export function createAwsClients(settings: AwsSettings): AwsClients {
+/**
+ * Keys in the environment, as the AWS CLI takes them before AWS_PROFILE's (botocore's chain starts
+ * with them): the SDK's chain takes AWS_PROFILE's instead, and prints a multi-line "Multiple
+ * credential sources detected" warning that reached ssh's terminal. An explicit --profile still wins.
+ */
+export function environmentCredentials(env: NodeJS.ProcessEnv): Credentials | undefined {
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey } = env
+  if (!accessKeyId || !secretAccessKey) return undefined
+  return {
+    accessKeyId,
+    secretAccessKey,
+    ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+  }
+}
+
+export function createAwsClients(given: AwsSettings, env: NodeJS.ProcessEnv = process.env): AwsClients {
+  const fromEnv = given.credentials || given.profile ? undefined : environmentCredentials(env)
+  const settings: AwsSettings = fromEnv ? { ...given, credentials: fromEnv } : given
   let ssm: Promise<SSMClient> | undefined
   let eic: Promise<EC2InstanceConnectClient> | undefined
   let ec2: Promise<EC2Client> | undefined

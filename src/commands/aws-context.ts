@@ -5,11 +5,14 @@ import type { FleetSource } from '../aws/fleet.ts'
 import type { Context } from '../cli/command.ts'
 
 export function clientsFor(ctx: Context): AwsClients {
-  return createAwsClients({
-    ...(ctx.global.profile ? { profile: ctx.global.profile } : {}),
-    ...(ctx.global.region ? { region: ctx.global.region } : {}),
-    ...(ctx.global.endpoint ? { endpoint: ctx.global.endpoint } : {}),
-  })
+  return createAwsClients(
+    {
+      ...(ctx.global.profile ? { profile: ctx.global.profile } : {}),
+      ...(ctx.global.region ? { region: ctx.global.region } : {}),
+      ...(ctx.global.endpoint ? { endpoint: ctx.global.endpoint } : {}),
+    },
+    ctx.env,
+  )
 }
 
 export function fleetSourceFor(ctx: Context, clients: AwsClients): FleetSource {

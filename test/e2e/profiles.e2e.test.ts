@@ -88,3 +88,35 @@ describe('profiles and endpoints reach the ProxyCommand', () => {
     expect(ssh.stdout).toBe('via-stanza')
   })
 })
+
+describe('AWS_PROFILE and keys in the environment, as the AWS CLI takes them', () => {
+  let w: World
+  beforeAll(async () => {
+    w = await startWorld()
+    // the profile's keys are wrong: whoever uses them gets "the security token … is invalid"
+    writeFileSync(join(w.dir, 'aws-config'), `[profile stale]\nregion = ${w.box.region}\n`)
+    writeFileSync(
+      join(w.dir, 'aws-credentials'),
+      '[stale]\naws_access_key_id = AKIASTALE\naws_secret_access_key = stale\n',
+    )
+  })
+  afterAll(async () => w.close())
+
+  it('the environment’s keys win over AWS_PROFILE (the AWS CLI’s order), and the SDK’s multi-line warning never prints', async () => {
+    const r = await execa(process.execPath, [cli, 'ls', '--json', '--refresh'], {
+      env: { ...w.env, AWS_PROFILE: 'stale', XDG_CACHE_HOME: join(w.dir, 'cache-precedence') },
+      extendEnv: false,
+      reject: false,
+    })
+    expect(r.stderr).toBe('')
+    expect(r.exitCode).toBe(0)
+    // an explicit --profile is the user's choice: its keys are used (and refused here)
+    const explicit = await execa(process.execPath, [cli, '--profile', 'stale', 'ls', '--json', '--refresh'], {
+      env: { ...w.env, XDG_CACHE_HOME: join(w.dir, 'cache-precedence') },
+      extendEnv: false,
+      reject: false,
+    })
+    expect(explicit.exitCode).toBe(3)
+    expect(explicit.stderr).toMatch(/^ssm-ssh: AWS rejected the credentials/)
+  })
+})
