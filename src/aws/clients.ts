@@ -28,6 +28,8 @@ export interface Credentials {
   accessKeyId: string
   secretAccessKey: string
   sessionToken?: string
+  /** where the SDK found them (its CREDENTIALS_* feature ids), when it says */
+  source?: string[]
 }
 
 export interface AwsClients {
@@ -158,10 +160,12 @@ export function createAwsClients(given: AwsSettings, env: NodeJS.ProcessEnv = pr
     credentials: async () => {
       try {
         const c = await (await getTarget()).credentials()
+        const source = Object.keys((c as { $source?: Record<string, string> }).$source ?? {})
         return {
           accessKeyId: c.accessKeyId,
           secretAccessKey: c.secretAccessKey,
           ...(c.sessionToken ? { sessionToken: c.sessionToken } : {}),
+          ...(source.length > 0 ? { source } : {}),
         }
       } catch (error) {
         throw new AuthError('no AWS credentials found', {

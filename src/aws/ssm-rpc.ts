@@ -13,6 +13,7 @@ import type { SdkError } from '@smithy/types'
 import { proxyAgentFor } from '../support/proxy-agent.ts'
 import { VERSION } from '../support/version.ts'
 import type { AwsSettings } from './clients.ts'
+import { signable } from './signable.ts'
 import { resolveSsmTarget, type SsmTarget } from './ssm-target.ts'
 
 export type SsmCall = (operation: string, input: object) => Promise<Record<string, unknown>>
@@ -90,22 +91,17 @@ export function createSsmCall(
     for (let attempt = 1; ; attempt++) {
       try {
         const signed = await signer.sign(
-          {
-            method: 'POST',
-            protocol: url.protocol,
-            hostname: url.hostname,
-            ...(url.port ? { port: Number(url.port) } : {}),
-            path: url.pathname,
-            query: {},
-            headers: {
-              host: url.host,
+          signable(
+            'POST',
+            url,
+            {
               'content-type': 'application/x-amz-json-1.1',
               'content-length': String(Buffer.byteLength(body)),
               'x-amz-target': `AmazonSSM.${operation}`,
               'user-agent': `ssm-ssh/${VERSION}`,
             },
             body,
-          },
+          ),
           { signingDate: new Date(Date.now() + clockOffsetMs) },
         )
         return await send(url, signed.headers, body, attempt, timeoutMs)

@@ -5,6 +5,7 @@ import { Sha256 } from '@smithy/core/checksum'
 import { SignatureV4 } from '@smithy/signature-v4'
 import { VERSION } from '../support/version.ts'
 import type { AwsClients } from './clients.ts'
+import { signable } from './signable.ts'
 
 const PRESIGNED = /^x-amz-(algorithm|credential|date|expires|signedheaders|signature|security-token)$/i
 
@@ -25,20 +26,7 @@ export async function upgradeHeaders(
     service: 'ssmmessages',
     sha256: Sha256,
   })
-  const query: Record<string, string | string[]> = {}
-  for (const [k, v] of url.searchParams) {
-    const seen = query[k]
-    query[k] = seen === undefined ? v : Array.isArray(seen) ? [...seen, v] : [seen, v]
-  }
-  const signed = await signer.sign({
-    method: 'GET',
-    protocol: url.protocol,
-    hostname: url.hostname,
-    ...(url.port ? { port: Number(url.port) } : {}),
-    path: url.pathname,
-    query,
-    headers: { host: url.host, 'user-agent': `ssm-ssh/${VERSION}` },
-  })
+  const signed = await signer.sign(signable('GET', url, { 'user-agent': `ssm-ssh/${VERSION}` }))
   const headers: Record<string, string> = {}
   // ws sets Host itself (the same value); the rest go as signed
   for (const [k, v] of Object.entries(signed.headers)) if (k.toLowerCase() !== 'host') headers[k] = String(v)

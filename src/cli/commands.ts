@@ -40,6 +40,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'put a temporary SSH key on instances',
     load: async () => (await import('../commands/push-key.ts')).pushKey,
   },
+  whoami: {
+    summary: 'show the AWS caller, credential source, region, endpoint and proxy in use',
+    load: async () => (await import('../commands/whoami.ts')).whoami,
+  },
   sandbox: {
     summary: 'run the local Session Manager sandbox (an offline emulator of the SSM API and data channel)',
     load: async () => (await import('../commands/sandbox.ts')).sandbox,

@@ -166,7 +166,7 @@ export interface PushedKey {
 
 export interface RecordedRequest {
   at: Date
-  service: 'ssm' | 'ec2-instance-connect' | 'ec2' | 'ec2messages' | 'tagging' | 'ssmmessages'
+  service: 'ssm' | 'ec2-instance-connect' | 'ec2' | 'ec2messages' | 'tagging' | 'ssmmessages' | 'sts'
   operation: string
   status: number
   errorCode?: string

@@ -103,9 +103,22 @@ describe('HTTPS_PROXY and NO_PROXY', () => {
       },
     )
     expect(push.exitCode, push.stderr).toBe(0)
+    const who = await execa(process.execPath, [cli, 'whoami', '--json'], {
+      env,
+      extendEnv: false,
+      reject: false,
+    })
+    expect(who.stderr).toBe('')
+    expect(JSON.parse(who.stdout)).toMatchObject({ proxy: proxy.url, ssmEndpoint: w.box.https?.endpoint })
     const requests = seen()
     const operations = new Set(requests.map((r) => r.operation))
-    for (const op of ['DescribeInstanceProperties', 'StartSession', 'WebSocketUpgrade', 'SendCommand'])
+    for (const op of [
+      'DescribeInstanceProperties',
+      'StartSession',
+      'WebSocketUpgrade',
+      'SendCommand',
+      'GetCallerIdentity',
+    ])
       expect(operations).toContain(op)
     const direct = requests.filter((r) => r.peerPort === undefined || !proxy.tunnels.has(r.peerPort))
     expect(direct).toEqual([])

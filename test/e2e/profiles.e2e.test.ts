@@ -48,6 +48,31 @@ describe('profiles and endpoints reach the ProxyCommand', () => {
     expect((JSON.parse(r.stdout) as unknown[]).length).toBe(12)
   })
 
+  it('whoami shows the caller, where the credentials came from, region, endpoints and proxy (nothing showed them)', async () => {
+    const r = await run(['--profile', 'lab', 'whoami', '--json'], bare)
+    expect(r.stderr).toBe('')
+    expect(JSON.parse(r.stdout)).toEqual({
+      account: '123456789012',
+      arn: 'arn:aws:iam::123456789012:user/sandbox-user',
+      userId: expect.stringMatching(/^AIDA/),
+      credentials: 'shared credentials/config file',
+      accessKeyId: `${w.box.accessKeyId.slice(0, 4)}…${w.box.accessKeyId.slice(-4)}`,
+      profile: 'lab',
+      region: 'eu-west-1',
+      ssmEndpoint: w.box.endpoint,
+      stsEndpoint: w.box.endpoint,
+      proxy: null,
+    })
+    const people = await run(['whoami'], {
+      ...w.env,
+      HTTPS_PROXY: 'http://proxy.example:3128',
+      NO_PROXY: '127.0.0.1',
+    })
+    expect(people.stdout).toMatch(/^credentials {2}environment variables \(AWS_ACCESS_KEY_ID; /m)
+    expect(people.stdout).toMatch(/^proxy {8}none \(direct\)$/m)
+    expect(people.stdout).not.toContain(w.box.secretAccessKey)
+  })
+
   it('AWS_PROFILE is written into the stanza the block is labelled with, so ssh works without it later', async () => {
     const sshDir = join(w.dir, 'dot-ssh-aws-profile')
     mkdirSync(sshDir, { mode: 0o700 })

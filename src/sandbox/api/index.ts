@@ -24,6 +24,7 @@ import {
 } from './ssm-instances.ts'
 import { describeSessions, resumeSession, startSession, terminateSession } from './ssm-sessions.ts'
 import { addTagsToResource, listTagsForResource } from './ssm-tags.ts'
+import { getCallerIdentityXml, stsErrorXml } from './sts.ts'
 import { getResources } from './tagging.ts'
 import type { Body } from './validate.ts'
 
@@ -155,7 +156,7 @@ export function createApiHandler(
     const requestId = randomUUID()
     const target = String(req.headers['x-amz-target'] ?? '')
     const protocol: Protocol = target ? 'json' : 'query'
-    let service: JsonService | 'ec2' = 'ssm'
+    let service: JsonService | 'ec2' | 'sts' = 'ssm'
     let operation = 'Unknown'
     const record = (status: number, errorCode?: string) =>
       state.requests.push({
@@ -206,9 +207,24 @@ export function createApiHandler(
         sendJson(res, 200, requestId, out)
         return
       }
-      service = 'ec2'
       const form = new URLSearchParams(body.toString('utf8'))
       operation = form.get('Action') ?? 'Unknown'
+      if (signedService === 'sts') {
+        service = 'sts'
+        const ok = operation === 'GetCallerIdentity'
+        const xml = ok
+          ? getCallerIdentityXml(state, requestId)
+          : stsErrorXml(
+              'InvalidAction',
+              `Could not find operation ${operation} for version 2011-06-15`,
+              requestId,
+            )
+        record(ok ? 200 : 400, ok ? undefined : 'InvalidAction')
+        res.writeHead(ok ? 200 : 400, { 'Content-Type': 'text/xml', 'x-amzn-RequestId': requestId })
+        res.end(xml)
+        return
+      }
+      service = 'ec2'
       if (options.faults.throttle > 0 && options.random() < options.faults.throttle)
         throw throttleError.ec2 as ApiError
       if (operation !== 'DescribeInstances' || signedService !== 'ec2') {
