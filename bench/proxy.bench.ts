@@ -38,13 +38,14 @@ const plugin = findPlugin()
 type Transport = 'native' | 'plugin'
 const transports: Transport[] = plugin ? ['native', 'plugin'] : ['native']
 
-function writeConfig(name: string, proxy: string): string {
+function writeConfig(name: string, proxy: string, extra: string[] = []): string {
   const file = join(dir, `config-${name}`)
   writeFileSync(
     file,
     [
       'Host *',
       `  ProxyCommand ${proxy}`,
+      ...extra,
       `  IdentityFile ${key}`,
       '  IdentitiesOnly yes',
       '  BatchMode yes',
@@ -176,6 +177,17 @@ async function benchSetup(paced: Sandbox): Promise<void> {
       config: writeConfig('native', proxyCommand('native', undefined)),
       env: envWithoutExtraCa,
     })
+  // what `ssm-ssh config --persist` writes: after the first, a connection rides the master's session
+  const persisted = writeConfig('persist', proxyCommand('native', undefined), [
+    '  ControlMaster auto',
+    `  ControlPath ${join(dir, 'cm-%C')}`,
+    '  ControlPersist 120',
+  ])
+  paths.push({
+    label: 'proxy --transport native, second connection with config --persist',
+    config: persisted,
+    env,
+  })
   // 20 rounds: over 10, the medians of two runs differed by up to 30 ms on this 2-core machine
   const rounds = 20
   log(`\n## proxy: connection setup, median of ${rounds} × \`ssh host true\``)
@@ -203,6 +215,7 @@ async function benchSetup(paced: Sandbox): Promise<void> {
       else first.set(p.label, r.ms)
     }
   }
+  await run('ssh', ['-F', persisted, '-O', 'exit', `pi@${id}`], env)
   const base = median(times.get('direct') as number[])
   log(`| path | median ms | overhead over direct ssh |`)
   log(`| --- | ---: | ---: |`)

@@ -25,6 +25,8 @@ export interface ConfigOptions {
   suffix?: string
   /** take Name tags with a dot as aliases */
   allowDots: boolean
+  /** ControlPersist for our stanzas (repeat connections ride the first one's session) */
+  persist?: string
 }
 
 const ADDRESS =
@@ -48,6 +50,7 @@ export function parse(argv: string[]): ConfigOptions {
       'push-key': { type: 'boolean' },
       suffix: { type: 'string' },
       'allow-dots': { type: 'boolean' },
+      persist: { type: 'string' },
     },
   })
   const [sub, alias, extra] = positionals
@@ -58,6 +61,7 @@ export function parse(argv: string[]): ConfigOptions {
     pushKey: values['push-key'] ?? false,
     ...(values.suffix !== undefined ? { suffix: values.suffix } : {}),
     allowDots: values['allow-dots'] ?? false,
+    ...(values.persist !== undefined ? { persist: values.persist } : {}),
     ...(values['ssh-dir'] ? { sshDir: values['ssh-dir'] } : {}),
     // add-host's --user is that hop's login, never the instances' (it reached every stanza)
     ...(values.user && sub !== 'add-host' ? { user: values.user } : {}),
@@ -71,6 +75,10 @@ export function parse(argv: string[]): ConfigOptions {
   )
     throw new UsageError(`--suffix ${values.suffix} is not a domain suffix`, {
       hint: "e.g. --suffix .ssm (the default), or --suffix '' for no connect-time stanza",
+    })
+  if (values.persist !== undefined && !/^([1-9]\d{0,5}[smhdw]?|yes)$/.test(values.persist))
+    throw new UsageError(`--persist ${values.persist} is not a duration`, {
+      hint: 'e.g. --persist 10m (ssh keeps the connection that long after the last session closes)',
     })
   if (!common.aliasFormat.includes('{name}'))
     throw new UsageError('--alias-format must contain {name}', {
@@ -247,6 +255,9 @@ async function run(options: ConfigOptions, ctx: Context): Promise<number> {
     aliasFormat: options.aliasFormat,
     ...(options.suffix !== undefined ? { suffix: options.suffix } : {}),
     allowDots: options.allowDots,
+    ...(options.persist
+      ? { persist: { duration: options.persist, controlDir: controlDir(dirname(ourFile)) } }
+      : {}),
     templates: await templates(),
   }
   // names the user's ssh already sends somewhere are not taken over (checked with ssh -G on the
@@ -325,10 +336,11 @@ export const config: Command<ConfigOptions> = {
   name: 'config',
   summary: 'write ssh config stanzas for the fleet (lossless: one Include line in ~/.ssh/config)',
   usage:
-    'ssm-ssh config [--dry-run|--check|--remove] [--ssh-dir DIR] [--user NAME] [--alias-format {name}.{profile}] [--suffix .ssm] [--allow-dots] | config add-host ALIAS --via JUMP --host ADDR [--port N] [--user NAME] | config hosts | config remove-host ALIAS',
+    'ssm-ssh config [--dry-run|--check|--remove] [--ssh-dir DIR] [--user NAME] [--alias-format {name}.{profile}] [--suffix .ssm] [--allow-dots] [--persist 10m] | config add-host ALIAS --via JUMP --host ADDR [--port N] [--user NAME] | config hosts | config remove-host ALIAS',
   examples: [
     'ssm-ssh config                 (then: ssh pi-kitchen, or ssh pi-kitchen.ssm, resolved when connecting)',
     'ssm-ssh config --check',
+    'ssm-ssh config --persist 10m   (a repeat ssh within 10 min skips the session set-up; its channels share one session, ~1 MB/s)',
     'ssm-ssh config add-host lab-printer --via pi-gateway --host 10.20.0.10 --user admin',
     'ssm-ssh config hosts            (the hosts added, and the way to each)',
     'ssm-ssh config remove-host lab-printer',
@@ -341,4 +353,16 @@ export const config: Command<ConfigOptions> = {
 function withInstalledCommand(ctx: Context): Launcher {
   const command = installedCommand(ctx.executable.script, ctx.env)
   return command ? { ...ctx.executable, command } : ctx.executable
+}
+
+/**
+ * Where the --persist control sockets go: `cm-%C` there is 43 bytes, and ssh adds a 17-byte temporary
+ * suffix while it binds; a Unix socket path has 104 usable bytes on some systems (108 on Linux).
+ */
+function controlDir(dir: string): string {
+  if (Buffer.byteLength(dir) + 1 + 43 + 17 > 104)
+    throw new UsageError(`${dir} is too long a path for ssh's control sockets (--persist)`, {
+      hint: 'use a shorter --ssh-dir, or leave out --persist',
+    })
+  return dir
 }

@@ -352,6 +352,43 @@ describe('ssm-ssh config keeps the user’s files safe', () => {
     expect(g.stdout).not.toMatch(/^proxycommand /m)
   })
 
+  it('--persist 10m: a second ssh rides the first one’s session (one StartSession for two connections)', async () => {
+    // short: a control socket's path (this + cm- + 40 hex + ssh's temporary suffix) must fit 104 bytes
+    const sshDir = join(w.dir, 'p')
+    mkdirSync(sshDir, { mode: 0o700 })
+    writeFileSync(
+      join(sshDir, 'config'),
+      `Host *\n  IdentityFile ${w.key.path}\n  IdentitiesOnly yes\n  BatchMode yes\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n`,
+    )
+    const r = await execa(
+      process.execPath,
+      [cli, 'config', '--ssh-dir', sshDir, '--user', 'pi', '--persist', '10m'],
+      {
+        env: { ...w.env, XDG_CACHE_HOME: join(w.dir, 'cache-safe') },
+        extendEnv: false,
+        reject: false,
+      },
+    )
+    expect(r.exitCode, r.stderr).toBe(0)
+    expect(readFileSync(join(sshDir, 'ssm-ssh', 'config'), 'utf8')).toMatch(
+      /^Host pi-kitchen\n(.*\n)* {2}ControlMaster auto\n {2}ControlPath .*\/ssm-ssh\/cm-%C\n {2}ControlPersist 10m\n/m,
+    )
+    const ssh = (...args: string[]) =>
+      execa('ssh', ['-F', join(sshDir, 'config'), ...args], {
+        env: { ...w.env, XDG_CACHE_HOME: join(w.dir, 'cache-safe') },
+        extendEnv: false,
+        reject: false,
+        stdin: 'ignore',
+        timeout: 60_000,
+      })
+    const starts = () => w.box.state.requests.filter((q) => q.operation === 'StartSession').length
+    const before = starts()
+    expect((await ssh('pi-kitchen', 'echo first')).stdout).toBe('first')
+    expect((await ssh('pi-kitchen', 'echo second')).stdout).toBe('second')
+    expect(starts() - before).toBe(1)
+    expect((await ssh('-O', 'exit', 'pi-kitchen')).exitCode).toBe(0)
+  })
+
   it('--dry-run prints a unified diff of both files and writes nothing', async () => {
     const sshDir = join(w.dir, 'dot-ssh-dry')
     mkdirSync(sshDir, { mode: 0o700 })

@@ -45,6 +45,11 @@ export interface StanzaSettings {
   /** take names with a dot as aliases (`gitlab.com` would otherwise capture ssh gitlab.com) */
   allowDots?: boolean
   /**
+   * config --persist: ControlMaster/ControlPersist in our stanzas, so a repeat connection within this
+   * time rides the first one's session (no new session set-up; all channels share its ~1 MB/s).
+   */
+  persist?: { duration: string; controlDir: string }
+  /**
    * Opt-in one-step stanzas: proxy pushes ssm-ssh's own key for the ssh user (%r) before each
    * connection, ssh offers only that key, and host keys are checked against the pinned file —
    * strictly for mi- (push-key pins them first), accept-new for i- (EIC prints none).
@@ -136,7 +141,15 @@ export function renderBlock(
           `  StrictHostKeyChecking ${id.startsWith('mi-') ? 'yes' : 'accept-new'}`,
         ]
       : []
-  const wildcard = fill(s.templates.wildcard, { proxyCommand: proxyCommand(s) })
+  const persist = s.persist
+    ? [
+        '  ControlMaster auto',
+        `  ControlPath ${quoteConfigArg(`${s.persist.controlDir}/cm-%C`).replace(/%%C/, '%C')}`,
+        `  ControlPersist ${s.persist.duration}`,
+      ]
+    : []
+  const block = (lines: string[]) => lines.map((l) => `${l}\n`).join('')
+  const wildcard = `${fill(s.templates.wildcard, { proxyCommand: proxyCommand(s) })}${block(persist)}`
   const parts = [
     s.pushKey
       ? `${wildcard}${['Host mi-*', ...pushLines('mi-'), 'Host i-*', ...pushLines('i-')].join('\n')}\n`
@@ -151,6 +164,7 @@ export function renderBlock(
         ...(user ? [`  User ${user}`] : []),
         // without push-key's IdentityFile lines here, so without its --push-key too
         `  ProxyCommand ${proxyCommand({ ...s, pushKey: undefined }, undefined, suffix)}`,
+        ...persist,
         '',
       ].join('\n'),
     )
@@ -170,7 +184,7 @@ export function renderBlock(
         alias,
         hostname: i.id,
         hostKeyAlias: i.id,
-        extra: [...(user ? [`  User ${user}`] : []), ...pushLines(i.id)].map((l) => `${l}\n`).join(''),
+        extra: block([...(user ? [`  User ${user}`] : []), ...pushLines(i.id), ...persist]),
         proxyCommand: proxyCommand(s),
       }),
     )
