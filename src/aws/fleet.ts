@@ -67,3 +67,8 @@ export async function getFleet(
   }
   return { instances, fromCache: false, savedAt }
 }
+
+/** The cached fleet whatever its age, without listing (the shell completion); undefined if none. */
+export async function cachedFleet(src: FleetSource): Promise<Instance[] | undefined> {
+  return (await readInventoryCache(await pathFor(src)))?.instances
+}

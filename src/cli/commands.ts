@@ -44,6 +44,14 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'show the AWS caller, credential source, region, endpoint and proxy in use',
     load: async () => (await import('../commands/whoami.ts')).whoami,
   },
+  completion: {
+    summary: 'print a bash or zsh completion script',
+    load: async () => (await import('../commands/completion.ts')).completion,
+  },
+  '__complete-targets': {
+    summary: '(for the shell completion)',
+    load: async () => (await import('../commands/complete-targets.ts')).completeTargets,
+  },
   sandbox: {
     summary: 'run the local Session Manager sandbox (an offline emulator of the SSM API and data channel)',
     load: async () => (await import('../commands/sandbox.ts')).sandbox,

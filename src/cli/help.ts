@@ -7,8 +7,10 @@ export function formatHelp(cmd?: AnyCommand): string {
     if (cmd.examples?.length) lines.push('', 'examples:', ...cmd.examples.map((e) => `  ${e}`))
     return `${lines.join('\n')}\n`
   }
-  const width = Math.max(...Object.keys(commands).map((n) => n.length))
-  const rows = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
+  // names with a leading "__" are the shell completion's, not people's
+  const shown = Object.entries(commands).filter(([name]) => !name.startsWith('__'))
+  const width = Math.max(...shown.map(([n]) => n.length))
+  const rows = shown.map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
   return [
     'ssm-ssh — ssh through AWS Systems Manager Session Manager',
     '',
