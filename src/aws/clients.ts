@@ -7,7 +7,6 @@ import type { EC2Client } from '@aws-sdk/client-ec2'
 import type { EC2InstanceConnectClient } from '@aws-sdk/client-ec2-instance-connect'
 import type { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api'
 import type { SSMClient } from '@aws-sdk/client-ssm'
-import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { AuthError } from '../support/errors.ts'
 import { proxyAgentFor } from '../support/proxy-agent.ts'
 import type { SsmCall } from './ssm-rpc.ts'
@@ -50,7 +49,8 @@ export interface AwsClients {
   credentials(): Promise<Credentials>
 }
 
-function commonConfig(settings: AwsSettings, service: string) {
+/** The SDK client's request handler through the HTTPS proxy for its endpoint, when there is one. */
+async function proxiedHandler(settings: AwsSettings, service: string) {
   // HTTPS_PROXY/NO_PROXY: decided for the endpoint the client will use (the configured one, from the
   // flag, the profile or AWS_ENDPOINT_URL[_SERVICE], else the region's public one)
   const probe =
@@ -58,11 +58,14 @@ function commonConfig(settings: AwsSettings, service: string) {
     process.env[`AWS_ENDPOINT_URL_${service.toUpperCase()}`] ??
     process.env.AWS_ENDPOINT_URL ??
     `https://${service === 'ec2_instance_connect' ? 'ec2-instance-connect' : service === 'resource_groups_tagging_api' ? 'tagging' : service}.${settings.region ?? 'us-east-1'}.amazonaws.com`
-  const agent = proxyAgentFor(probe)
+  const agent = await proxyAgentFor(probe)
+  if (!agent) return {}
+  const { NodeHttpHandler } = await import('@smithy/node-http-handler')
+  return { requestHandler: new NodeHttpHandler({ httpAgent: agent, httpsAgent: agent as HttpsAgent }) }
+}
+
+function commonConfig(settings: AwsSettings) {
   return {
-    ...(agent
-      ? { requestHandler: new NodeHttpHandler({ httpAgent: agent, httpsAgent: agent as HttpsAgent }) }
-      : {}),
     ...(settings.region ? { region: settings.region } : {}),
     ...(settings.profile ? { profile: settings.profile } : {}),
     ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
@@ -116,10 +119,13 @@ export function createAwsClients(given: AwsSettings, env: NodeJS.ProcessEnv = pr
   }
   /** The SDK client's settings for `service`, with --profile's endpoint_url, which the SDK itself misses. */
   const configFor = async (service: string) => {
-    if (!settings.profile || settings.endpoint) return commonConfig(settings, service)
-    const { profileEndpoint } = await import('./ssm-target.ts')
-    const endpoint = await profileEndpoint(settings.profile, service)
-    return commonConfig(endpoint ? { ...settings, endpoint } : settings, service)
+    let resolved = settings
+    if (settings.profile && !settings.endpoint) {
+      const { profileEndpoint } = await import('./ssm-target.ts')
+      const endpoint = await profileEndpoint(settings.profile, service)
+      if (endpoint) resolved = { ...settings, endpoint }
+    }
+    return { ...commonConfig(resolved), ...(await proxiedHandler(resolved, service)) }
   }
   const getSsm = () => {
     ssm ??= Promise.all([import('./sdk/ssm.ts'), configFor('ssm')]).then(

@@ -127,7 +127,7 @@ export function createSsmCall(
   }
 }
 
-function send(
+async function send(
   url: URL,
   headers: Record<string, string>,
   body: string,
@@ -135,8 +135,8 @@ function send(
   timeoutMs: number,
 ): Promise<Record<string, unknown>> {
   const request = url.protocol === 'http:' ? httpRequest : httpsRequest
+  const agent = await proxyAgentFor(url.href)
   return new Promise((resolve, reject) => {
-    const agent = proxyAgentFor(url.href)
     const req = request(
       url,
       { method: 'POST', headers, timeout: timeoutMs, ...(agent ? { agent } : {}) },

@@ -54,8 +54,8 @@ export async function callerIdentity(clients: AwsClients, env: NodeJS.ProcessEnv
       body,
     ),
   )
+  const agent = await proxyAgentFor(url.href)
   const text = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const agent = proxyAgentFor(url.href)
     const send = url.protocol === 'http:' ? httpRequest : httpsRequest
     const req = send(
       url,

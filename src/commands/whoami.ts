@@ -56,7 +56,7 @@ export const whoami: Command<WhoamiOptions> = {
         : [...new Set((credentials.source ?? []).map((s) => SOURCES[s] ?? s))].join(', ') ||
           (profile ? `profile ${profile}` : 'the SDK default chain')
     const identity = await callerIdentity(clients, ctx.env)
-    const proxy = proxyFor(ssm)
+    const proxy = await proxyFor(ssm)
     const facts = {
       account: identity.account,
       arn: identity.arn,

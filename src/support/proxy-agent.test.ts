@@ -9,23 +9,25 @@ describe('which proxy a URL takes (HTTPS_PROXY, HTTP_PROXY, NO_PROXY)', () => {
     Object.assign(process.env, saved)
   })
 
-  it('a wss:// data channel takes HTTPS_PROXY, as the plugin does (proxy-from-env looked for WSS_PROXY)', () => {
+  it('a wss:// data channel takes HTTPS_PROXY, as the plugin does (proxy-from-env looked for WSS_PROXY)', async () => {
     process.env.HTTPS_PROXY = 'http://proxy.corp:3128'
     expect(
-      proxyFor('wss://ssmmessages.eu-west-1.amazonaws.com/v1/data-channel/s?role=publish_subscribe'),
+      await proxyFor('wss://ssmmessages.eu-west-1.amazonaws.com/v1/data-channel/s?role=publish_subscribe'),
     ).toBe('http://proxy.corp:3128')
-    expect(proxyFor('https://ssm.eu-west-1.amazonaws.com')).toBe('http://proxy.corp:3128')
-    expect(proxyFor('http://127.0.0.1:4566')).toBeUndefined()
-    expect(proxyAgentFor('https://ssm.eu-west-1.amazonaws.com')).toBe(proxyAgentFor('wss://x.amazonaws.com'))
+    expect(await proxyFor('https://ssm.eu-west-1.amazonaws.com')).toBe('http://proxy.corp:3128')
+    expect(await proxyFor('http://127.0.0.1:4566')).toBeUndefined()
+    expect(await proxyAgentFor('https://ssm.eu-west-1.amazonaws.com')).toBe(
+      await proxyAgentFor('wss://x.amazonaws.com'),
+    )
   })
 
-  it('NO_PROXY: hosts, domain suffixes and * go direct', () => {
+  it('NO_PROXY: hosts, domain suffixes and * go direct', async () => {
     process.env.HTTPS_PROXY = 'http://proxy.corp:3128'
     process.env.NO_PROXY = '.amazonaws.com,10.0.0.1'
-    expect(proxyFor('https://ssm.eu-west-1.amazonaws.com')).toBeUndefined()
-    expect(proxyFor('https://10.0.0.1/x')).toBeUndefined()
-    expect(proxyFor('https://vpce-1.example.internal')).toBe('http://proxy.corp:3128')
+    expect(await proxyFor('https://ssm.eu-west-1.amazonaws.com')).toBeUndefined()
+    expect(await proxyFor('https://10.0.0.1/x')).toBeUndefined()
+    expect(await proxyFor('https://vpce-1.example.internal')).toBe('http://proxy.corp:3128')
     process.env.NO_PROXY = '*'
-    expect(proxyAgentFor('wss://anything')).toBeUndefined()
+    expect(await proxyAgentFor('wss://anything')).toBeUndefined()
   })
 })

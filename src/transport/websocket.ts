@@ -20,10 +20,13 @@ export interface WebSocketLike {
 /** Gorilla's default (the plugin's dialer) gives up after 45 s; a ProxyCommand should say so sooner. */
 const DIAL_TIMEOUT_MS = 15_000
 
-export function dialWebSocket(url: string, headers: Record<string, string> = {}): Promise<WebSocketLike> {
+export async function dialWebSocket(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<WebSocketLike> {
+  // through the HTTPS_PROXY (CONNECT) where the environment names one, as the plugin dials
+  const agent = await proxyAgentFor(url)
   return new Promise((resolve, reject) => {
-    // through the HTTPS_PROXY (CONNECT) where the environment names one, as the plugin dials
-    const agent = proxyAgentFor(url)
     const ws = new WebSocket(url, {
       handshakeTimeout: DIAL_TIMEOUT_MS,
       perMessageDeflate: false,
