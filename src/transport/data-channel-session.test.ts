@@ -88,7 +88,13 @@ describe('DataChannelSession', () => {
   })
   afterEach(() => vi.useRealTimers())
 
-  const newSession = (handshakeTimeoutMs = 15_000) =>
+  const newSession = (
+    handshakeTimeoutMs = 15_000,
+    resume: () => Promise<{ streamUrl: string; tokenValue: string }> = async () => ({
+      streamUrl: 'ws://127.0.0.1/v1/data-channel/s-1',
+      tokenValue: `T${2 + resumes++}`,
+    }),
+  ) =>
     new DataChannelSession({
       streamUrl: 'ws://127.0.0.1/v1/data-channel/s-1?role=publish_subscribe',
       tokenValue: 'T1',
@@ -96,10 +102,7 @@ describe('DataChannelSession', () => {
       clientVersion: '1.2.764.0',
       log: silentLog,
       handshakeTimeoutMs,
-      resume: async () => ({
-        streamUrl: 'ws://127.0.0.1/v1/data-channel/s-1',
-        tokenValue: `T${2 + resumes++}`,
-      }),
+      resume,
       connect: async () => {
         const s = new FakeSocket()
         sockets.push(s)
@@ -107,8 +110,8 @@ describe('DataChannelSession', () => {
       },
     })
 
-  async function openedSession() {
-    const session = newSession()
+  async function openedSession(resume?: Parameters<typeof newSession>[1]) {
+    const session = newSession(15_000, resume)
     const agent = makeAgent()
     const opening = session.open()
     await vi.advanceTimersByTimeAsync(0)
@@ -289,29 +292,10 @@ describe('DataChannelSession', () => {
   })
 
   it('ResumeSession without a token ends at once: "timed out", not six retries and "could not resume"', async () => {
-    const session = new DataChannelSession({
-      streamUrl: 'ws://127.0.0.1/v1/data-channel/s-1',
-      tokenValue: 'T1',
-      sessionId: 's-1',
-      clientVersion: '1.2.764.0',
-      log: silentLog,
-      resume: async () => {
-        resumes++
-        throw new SessionGoneError('session s-1 timed out: the service no longer resumes it')
-      },
-      connect: async () => {
-        const s = new FakeSocket()
-        sockets.push(s)
-        return s as unknown as WebSocketLike
-      },
+    const { session, ws } = await openedSession(async () => {
+      resumes++
+      throw new SessionGoneError('session s-1 timed out: the service no longer resumes it')
     })
-    const agent = makeAgent()
-    const opening = session.open()
-    await vi.advanceTimersByTimeAsync(0)
-    const ws = sockets[0]!
-    ws.emit('message', agent.handshake(), true)
-    ws.emit('message', agent.complete(), true)
-    await opening
     const closed = new Promise<string | undefined>((r) => session.once('close', r))
     ws.drop()
     await vi.advanceTimersByTimeAsync(10)
@@ -320,30 +304,12 @@ describe('DataChannelSession', () => {
   })
 
   it('a ResumeSession that never answers gives up in under a minute (a black-holed endpoint took ~165 s)', async () => {
-    const session = new DataChannelSession({
-      streamUrl: 'ws://127.0.0.1/v1/data-channel/s-1',
-      tokenValue: 'T1',
-      sessionId: 's-1',
-      clientVersion: '1.2.764.0',
-      log: silentLog,
-      resume: () => new Promise(() => {}),
-      connect: async () => {
-        const s = new FakeSocket()
-        sockets.push(s)
-        return s as unknown as WebSocketLike
-      },
-    })
-    const agent = makeAgent()
-    const opening = session.open()
-    await vi.advanceTimersByTimeAsync(0)
-    sockets[0]!.emit('message', agent.handshake(), true)
-    sockets[0]!.emit('message', agent.complete(), true)
-    await opening
+    const { session, ws } = await openedSession(() => new Promise(() => {}))
     let reason: string | undefined
     session.once('close', (r) => {
       reason = r
     })
-    sockets[0]!.drop()
+    ws.drop()
     await vi.advanceTimersByTimeAsync(59_000)
     expect(reason).toMatch(/could not resume it \(ResumeSession did not answer in 8 s\)/)
   })
