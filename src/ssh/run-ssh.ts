@@ -4,9 +4,6 @@ import { INSTANCE_ID } from '../domain/resolve.ts'
 import { type Launcher, launcherWords, quoteProxyArg } from '../domain/ssh-config/sanitize.ts'
 import { ChildExitError, TargetError } from '../support/errors.ts'
 
-/** A path for ssh_config or -o: double-quoted, \" and \\ escaped, % doubled (no tokens). */
-export const quoteForSsh = (s: string) => `"${s.replace(/(["\\])/g, '\\$1').replace(/%/g, '%%')}"`
-
 /** `tokens` are ssh_config tokens such as %r, passed unquoted (they are ours, never the user's). */
 export function proxyCommandFor(
   executable: Launcher,
