@@ -2,11 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { testState } from './api/test-server.ts'
 import { destinationOf, dialDestination, vpcReservedAddresses } from './destination.ts'
-import { generateFleet } from './fleet.ts'
 import { startHosts } from './hosts/index.ts'
 import type { SandboxState, SimSession } from './model.ts'
-import { createState } from './state.ts'
 
 describe('the simulated agent’s destination (port.go validateParameters, DialCall)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ssm-ssh-destination-'))
@@ -23,16 +22,7 @@ describe('the simulated agent’s destination (port.go validateParameters, DialC
       parameters,
     }) as SimSession
   beforeAll(async () => {
-    const fleet = generateFleet({ size: 10, seed: 1, stateDir: dir, now: new Date() })
-    state = createState({
-      region: 'eu-west-1',
-      accountId: '1',
-      accessKeyId: 'A',
-      secretAccessKey: 'S',
-      stateDir: dir,
-      fleet,
-      now: () => new Date(),
-    })
+    state = testState(10, 1, { stateDir: dir })
     close = (await startHosts(state, {})).close
   })
   afterAll(async () => {

@@ -11,13 +11,21 @@ import { createApiHandler } from './index.ts'
 
 export const testCredentials = { accessKeyId: 'AKIASANDBOXTEST', secretAccessKey: 'sandbox-secret' }
 
-export function testState(size: number, seed: number): SandboxState {
+/** A state with a generated fleet; homes under `stateDir` (for hosts that start), the clock `now`. */
+export function testState(
+  size: number,
+  seed: number,
+  options: { stateDir?: string; now?: () => Date } = {},
+): SandboxState {
+  const stateDir = options.stateDir ?? '/tmp/none'
+  const now = options.now ?? (() => new Date())
   return createState({
     region: 'eu-west-1',
     accountId: '123456789012',
     ...testCredentials,
-    stateDir: '/tmp/none',
-    fleet: generateFleet({ size, seed, stateDir: '/tmp/none', now: new Date() }),
+    stateDir,
+    fleet: generateFleet({ size, seed, stateDir, now: now() }),
+    ...(options.now ? { now: options.now } : {}),
   })
 }
 

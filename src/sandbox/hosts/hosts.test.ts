@@ -5,9 +5,8 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeClientKey, sshBaseArgs } from '../../../test/helpers/ssh-key.ts'
-import { generateFleet } from '../fleet.ts'
+import { testState } from '../api/test-server.ts'
 import type { SandboxState } from '../model.ts'
-import { createState } from '../state.ts'
 import {
   createRunScript,
   ensureHostPort,
@@ -26,16 +25,7 @@ describe('simulated hosts', () => {
   let state: SandboxState
   let close: () => Promise<void>
   beforeAll(async () => {
-    const fleet = generateFleet({ size: 10, seed: 1, stateDir: dir, now: clock })
-    state = createState({
-      region: 'eu-west-1',
-      accountId: '1',
-      accessKeyId: 'A',
-      secretAccessKey: 'S',
-      stateDir: dir,
-      fleet,
-      now: () => clock,
-    })
+    state = testState(10, 1, { stateDir: dir, now: () => clock })
     close = (await startHosts(state, { authorizedKey: key.publicKey })).close
   })
   afterAll(async () => {
