@@ -38,23 +38,25 @@ const plugin = findPlugin()
 type Transport = 'native' | 'plugin'
 const transports: Transport[] = plugin ? ['native', 'plugin'] : ['native']
 
+/** An ssh config sending every host through `proxy` with this key only, quiet and non-interactive. */
+export function sshConfigText(proxy: string, identityFile: string, extra: string[] = []): string {
+  return [
+    'Host *',
+    `  ProxyCommand ${proxy}`,
+    ...extra,
+    `  IdentityFile ${identityFile}`,
+    '  IdentitiesOnly yes',
+    '  BatchMode yes',
+    '  StrictHostKeyChecking no',
+    '  UserKnownHostsFile /dev/null',
+    '  LogLevel ERROR',
+    '',
+  ].join('\n')
+}
+
 function writeConfig(name: string, proxy: string, extra: string[] = []): string {
   const file = join(dir, `config-${name}`)
-  writeFileSync(
-    file,
-    [
-      'Host *',
-      `  ProxyCommand ${proxy}`,
-      ...extra,
-      `  IdentityFile ${key}`,
-      '  IdentitiesOnly yes',
-      '  BatchMode yes',
-      '  StrictHostKeyChecking no',
-      '  UserKnownHostsFile /dev/null',
-      '  LogLevel ERROR',
-      '',
-    ].join('\n'),
-  )
+  writeFileSync(file, sshConfigText(proxy, key, extra))
   return file
 }
 

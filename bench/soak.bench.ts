@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseFaults } from '../src/sandbox/faults.ts'
 import { startSandbox } from '../src/sandbox/sandbox.ts'
+import { sshConfigText } from './proxy.bench.ts'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const cli = join(root, 'bin', 'ssm-ssh.mjs')
@@ -101,21 +102,7 @@ export async function benchSoak(seeds = 20, size = 64 * MiB): Promise<void> {
         authorizedKeyFile: `${key}.pub`,
       })
       const config = join(dir, `ssh_config-${seed}`)
-      writeFileSync(
-        config,
-        [
-          'Host *',
-          `  ProxyCommand "${process.execPath}" "${cli}" proxy %h %p`,
-          '  User pi',
-          `  IdentityFile ${key}`,
-          '  IdentitiesOnly yes',
-          '  BatchMode yes',
-          '  StrictHostKeyChecking no',
-          '  UserKnownHostsFile /dev/null',
-          '  LogLevel ERROR',
-          '',
-        ].join('\n'),
-      )
+      writeFileSync(config, sshConfigText(`"${process.execPath}" "${cli}" proxy %h %p`, key, ['  User pi']))
       const env = { ...process.env, ...box.env, HOME: dir }
       let result = 'ok'
       let up = { seconds: Number.NaN }
