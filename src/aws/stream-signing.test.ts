@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { verifySignature } from '../sandbox/api/sigv4.ts'
+import { callerCredential } from '../sandbox/credentials.ts'
 import type { AwsClients } from './clients.ts'
 import { isPresigned, upgradeHeaders } from './stream-signing.ts'
 
@@ -15,7 +16,7 @@ describe('the data channel upgrade is signed for ssmmessages', () => {
       /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/ssmmessages\//,
     )
     const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]))
-    const service = verifySignature(
+    const { service } = verifySignature(
       {
         method: 'GET',
         path: '/v1/data-channel/u-1',
@@ -23,7 +24,11 @@ describe('the data channel upgrade is signed for ssmmessages', () => {
         headers: { ...lower, host: 'ssmmessages.eu-west-1.amazonaws.com' },
         body: Buffer.alloc(0),
       },
-      creds,
+      {
+        credentials: new Map([
+          [creds.accessKeyId, callerCredential('123456789012', creds.accessKeyId, creds.secretAccessKey)],
+        ]),
+      },
       'json',
       new Date(),
     )

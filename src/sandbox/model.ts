@@ -1,6 +1,7 @@
 // The sandbox's shared state: the simulated fleet, sessions, commands and keys.
 // The API (api/), the data channel (data-channel/) and the hosts (hosts/) all read and write this one
 // object; nothing else is shared between them.
+import type { IssuedCredential } from './credentials.ts'
 
 export type PingStatus = 'Online' | 'ConnectionLost' | 'Inactive'
 
@@ -59,6 +60,11 @@ export interface SimInstance {
    * in the instance's namespaces, reached over MGS (sandbox --real N).
    */
   agent?: 'simulated' | 'real'
+  /**
+   * A real agent's bearer token for its role's credentials endpoint (api/instance-role.ts): how it
+   * gets the instance's role credentials, where AWS would use instance metadata.
+   */
+  roleToken?: string
 }
 
 /** An unmanaged host on a private network behind a gateway instance (no agent, no SSM id). */
@@ -177,8 +183,11 @@ export interface RecordedRequest {
 export interface SandboxState {
   region: string
   accountId: string
+  /** the caller's key pair (an IAM user's), as the sandbox prints it */
   accessKeyId: string
   secretAccessKey: string
+  /** every key pair the sandbox accepts, the caller's first (credentials.ts) */
+  credentials: Map<string, IssuedCredential>
   /** base directory: homes/<id>/ for every instance and private host */
   stateDir: string
   instances: Map<string, SimInstance>

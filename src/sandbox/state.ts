@@ -1,3 +1,4 @@
+import { callerCredential } from './credentials.ts'
 import type { Fleet } from './fleet.ts'
 import type { SandboxState } from './model.ts'
 
@@ -17,6 +18,12 @@ export function createState(options: StateOptions): SandboxState {
     accountId: options.accountId,
     accessKeyId: options.accessKeyId,
     secretAccessKey: options.secretAccessKey,
+    credentials: new Map([
+      [
+        options.accessKeyId,
+        callerCredential(options.accountId, options.accessKeyId, options.secretAccessKey),
+      ],
+    ]),
     stateDir: options.stateDir,
     instances: new Map(options.fleet.instances.map((i) => [i.id, i])),
     privateHosts: new Map(options.fleet.privateHosts.map((h) => [h.address, h])),

@@ -2,6 +2,7 @@
 // the credentials it printed, so a client that would fail against AWS fails here too.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
+import type { IssuedCredential } from '../credentials.ts'
 import { ApiError, type Protocol } from './errors.ts'
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex')
@@ -30,18 +31,19 @@ export function canonicalQuery(query: string | undefined): string {
     .join('&')
 }
 
-export interface Credentials {
-  accessKeyId: string
-  secretAccessKey: string
+/** The key pairs the sandbox accepts, by access key id (SandboxState has them). */
+export interface KeyStore {
+  credentials: Map<string, IssuedCredential>
 }
 
-/** Returns the signing service name from the credential scope. */
-export function verifySignature(
-  req: SignedRequest,
-  creds: Credentials,
-  protocol: Protocol,
-  now: Date,
-): string {
+export interface Verified {
+  /** the signing service name from the credential scope */
+  service: string
+  /** who signed */
+  credential: IssuedCredential
+}
+
+export function verifySignature(req: SignedRequest, keys: KeyStore, protocol: Protocol, now: Date): Verified {
   const fail = (jsonCode: string, queryCode: string, message: string) =>
     new ApiError(protocol === 'json' ? jsonCode : queryCode, message, protocol === 'json' ? 400 : 401)
   const auth = req.headers.authorization
@@ -63,11 +65,20 @@ export function verifySignature(
       `Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters.`,
     )
   const [, keyId, date, region, service, signedHeaders, signature] = m as unknown as string[]
-  if (keyId !== creds.accessKeyId) {
+  const creds = keys.credentials.get(keyId as string)
+  const token = req.headers['x-amz-security-token']
+  if (!creds || (creds.sessionToken !== undefined && token !== creds.sessionToken)) {
     throw fail(
       'UnrecognizedClientException',
       'AuthFailure',
       'The security token included in the request is invalid.',
+    )
+  }
+  if (creds.expiresAt && creds.expiresAt.getTime() <= now.getTime()) {
+    throw fail(
+      'ExpiredTokenException',
+      'ExpiredToken',
+      'The security token included in the request is expired',
     )
   }
   const amzDate = String(req.headers['x-amz-date'] ?? '')
@@ -124,5 +135,5 @@ export function verifySignature(
       'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
     )
   }
-  return service as string
+  return { service: service as string, credential: creds }
 }

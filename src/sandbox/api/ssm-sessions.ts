@@ -1,6 +1,8 @@
 // StartSession / ResumeSession / TerminateSession / DescribeSessions — aws-api-notes.md §2.2–§2.5, §3.
+
 import { randomBytes } from 'node:crypto'
 import { compareVersions } from '../../support/version-compare.ts'
+import type { Principal } from '../credentials.ts'
 import type { SandboxState, SimSession } from '../model.ts'
 import { awsError } from './errors.ts'
 import { decodeToken, page } from './pagination.ts'
@@ -14,7 +16,6 @@ export const sessionDocuments: Record<string, { minAgent: string; required: stri
   'AWS-StartPortForwardingSessionToRemoteHost': { minAgent: '3.1.1374.0', required: ['host'] },
 }
 
-const CALLER = 'sandbox-user'
 const PORT = /^([1-9]|[1-9][0-9]{1,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$/
 
 const newToken = () => `AAEAA${randomBytes(150).toString('base64')}`
@@ -23,10 +24,16 @@ function streamUrl(endpoint: string, sessionId: string): string {
   return `${endpoint.replace(/^http/, 'ws')}/v1/data-channel/${sessionId}?role=publish_subscribe`
 }
 
+/** Session ids start with the user name, or a role session's name, as the service makes them. */
+function sessionPrefix(caller: Principal): string {
+  return caller.userName ?? caller.arn.split('/').pop() ?? 'session'
+}
+
 export function startSession(
   state: SandboxState,
   body: Body,
   endpoint: string,
+  caller: Principal,
   agents?: { startSession(session: SimSession): boolean },
 ) {
   new Checker(body)
@@ -54,14 +61,14 @@ export function startSession(
   if (!connected) {
     throw awsError('TargetNotConnected', `${target} is not connected.`)
   }
-  const sessionId = `${CALLER}-${randomBytes(9).toString('hex').slice(0, 17)}`
+  const sessionId = `${sessionPrefix(caller)}-${randomBytes(9).toString('hex').slice(0, 17)}`
   const session: SimSession = {
     sessionId,
     target,
     documentName,
     parameters,
     ...(body.Reason ? { reason: body.Reason as string } : {}),
-    owner: `arn:aws:iam::${state.accountId}:user/${CALLER}`,
+    owner: caller.arn,
     tokenValue: newToken(),
     tokenUsed: false,
     status: 'Connecting',

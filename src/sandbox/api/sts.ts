@@ -1,15 +1,17 @@
 // STS GetCallerIdentity (Query protocol, XML), enough for `ssm-ssh whoami`: who the signed request
-// came from. The sandbox has one caller, the user its credentials belong to.
+// came from: the user the sandbox's key pair belongs to, or a role session it handed out.
+import type { Principal } from '../credentials.ts'
 import type { SandboxState } from '../model.ts'
+import { xmlEscape } from './errors.ts'
 
 const NS = 'https://sts.amazonaws.com/doc/2011-06-15/'
 
-export function getCallerIdentityXml(state: SandboxState, requestId: string): string {
+export function getCallerIdentityXml(state: SandboxState, principal: Principal, requestId: string): string {
   return [
     `<GetCallerIdentityResponse xmlns="${NS}">`,
     '  <GetCallerIdentityResult>',
-    `    <Arn>arn:aws:iam::${state.accountId}:user/sandbox-user</Arn>`,
-    `    <UserId>AIDA${state.accessKeyId.slice(4, 20)}</UserId>`,
+    `    <Arn>${xmlEscape(principal.arn)}</Arn>`,
+    `    <UserId>${xmlEscape(principal.userId)}</UserId>`,
     `    <Account>${state.accountId}</Account>`,
     '  </GetCallerIdentityResult>',
     `  <ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata>`,

@@ -45,7 +45,7 @@ export function attachDataChannel(
       const signed = typeof req.headers.authorization === 'string'
       if (signed) {
         try {
-          const service = verifySignature(
+          const { service } = verifySignature(
             { method: 'GET', path, ...(query ? { query } : {}), headers: req.headers, body: Buffer.alloc(0) },
             state,
             'json',

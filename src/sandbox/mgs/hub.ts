@@ -97,7 +97,7 @@ export class AgentHub {
     const kind = m[1] as string
     const id = decodeURIComponent(m[2] as string)
     try {
-      const service = verifySignature(
+      const { service } = verifySignature(
         { method: 'POST', path, headers: req.headers, body },
         this.#state,
         'json',
