@@ -2,6 +2,7 @@
 // own namespaces with its own userland and sshd (real/instance.ts), reaching the sandbox's TLS side
 // through a Unix socket (their network namespace has loopback only). Needs root and the agent binaries;
 // without them the simulated agent keeps serving and `unavailable` says why in one line.
+import { randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'
 import type { Log } from '../support/log.ts'
 import type { AgentHub } from './mgs/hub.ts'
@@ -83,6 +84,7 @@ export async function startRealFleet(
     const started = chosen.map(async (instance) => {
       // startRealInstance wipes and makes the directory: an instance starts fresh, like a new SD card
       const dir = dirOf(instance.id)
+      instance.roleToken = randomBytes(24).toString('base64url')
       const lanHosts = [...state.privateHosts.values()]
         .filter((h) => h.reachableFrom === instance.id || reachesThrough(state, h.reachableFrom, instance.id))
         .map((h) => ({ address: h.address, users: h.users, forwardsTo: h.forwardsTo }))
@@ -94,7 +96,7 @@ export async function startRealFleet(
         serviceSocket: options.serviceSocket,
         servicePort: SERVICE_PORT,
         caCertFile: options.caCertFile,
-        credentials: { accessKeyId: state.accessKeyId, secretAccessKey: state.secretAccessKey },
+        roleToken: instance.roleToken,
         users: instance.users,
         // the Pis run this machine's Debian (as Raspberry Pi OS reports itself); an EC2 instance says
         // what it is, so the agent reports its platform as AWS would (web-1: Amazon Linux 2023)

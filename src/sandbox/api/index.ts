@@ -2,11 +2,13 @@
 // X-Amz-Target) and EC2 (Query protocol, form body with Action=…, XML replies) — aws-api-notes.md §1.
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IssuedCredential } from '../credentials.ts'
 import type { Faults } from '../faults.ts'
 import type { SandboxState, SimSession } from '../model.ts'
 import { describeInstances } from './ec2.ts'
 import { sendSshPublicKey } from './eic.ts'
 import { ApiError, type Protocol, xmlEscape } from './errors.ts'
+import { handleRoleCredentials } from './instance-role.ts'
 import { verifySignature } from './sigv4.ts'
 import { getMessages, listInstanceAssociations, updateInstanceInformation } from './ssm-agent.ts'
 import {
@@ -51,11 +53,14 @@ export interface AgentSide {
   startSession(session: SimSession): boolean
 }
 
-type JsonOperation = (
-  state: SandboxState,
-  body: Body,
-  ctx: { requestId: string; options: ApiOptions },
-) => unknown
+export interface OperationContext {
+  requestId: string
+  options: ApiOptions
+  /** who signed the request */
+  caller: IssuedCredential
+}
+
+type JsonOperation = (state: SandboxState, body: Body, ctx: OperationContext) => unknown
 
 const ssmOperations: Record<string, JsonOperation> = {
   DescribeInstanceInformation: (s, b, c) => describeInstanceInformation(s, b, c.options.faults.sparse),
@@ -63,7 +68,8 @@ const ssmOperations: Record<string, JsonOperation> = {
   GetConnectionStatus: (s, b) => getConnectionStatus(s, b),
   ListTagsForResource: (s, b) => listTagsForResource(s, b),
   AddTagsToResource: (s, b) => addTagsToResource(s, b),
-  StartSession: (s, b, c) => startSession(s, b, c.options.publicEndpoint(), c.options.agents),
+  StartSession: (s, b, c) =>
+    startSession(s, b, c.options.publicEndpoint(), c.caller.principal, c.options.agents),
   ResumeSession: (s, b, c) => resumeSession(s, b, c.options.publicEndpoint()),
   TerminateSession: (s, b) => terminateSession(s, b),
   DescribeSessions: (s, b) => describeSessions(s, b),
@@ -170,10 +176,11 @@ export function createApiHandler(
     try {
       const body = await readBody(req)
       if (options.agents?.handleRest(req, res, body)) return
+      if (handleRoleCredentials(state, req, res)) return
       if (options.latencyMs > 0) await new Promise((r) => setTimeout(r, options.latencyMs))
       if (req.method !== 'POST') throw new ApiError('UnknownOperationException', '', 404)
       const path = (req.url ?? '/').split('?')[0] as string
-      const signedService = verifySignature(
+      const { service: signedService, credential: caller } = verifySignature(
         { method: 'POST', path, headers: req.headers, body },
         state,
         protocol,
@@ -202,7 +209,7 @@ export function createApiHandler(
             400,
           )
         }
-        const out = await fn(state, parsed, { requestId, options })
+        const out = await fn(state, parsed, { requestId, options, caller })
         record(200)
         sendJson(res, 200, requestId, out)
         return
@@ -213,7 +220,7 @@ export function createApiHandler(
         service = 'sts'
         const ok = operation === 'GetCallerIdentity'
         const xml = ok
-          ? getCallerIdentityXml(state, requestId)
+          ? getCallerIdentityXml(state, caller.principal, requestId)
           : stsErrorXml(
               'InvalidAction',
               `Could not find operation ${operation} for version 2011-06-15`,

@@ -98,6 +98,8 @@ mkdir -p "$dir/logs"
 install -d -m 0755 "$root/etc/ssh/ssm-ssh"
 # The machine's own host keys are not the instance's: whiteouts in the overlay, then keys of its own.
 rm -f "$root"/etc/ssh/ssh_host_*
+# nor this machine's own AWS credentials, if it has any: the instance starts without
+rm -rf "$root/root/.aws"
 for conf in "$seed"/sshd/*.conf; do
   name=$(basename "$conf" .conf)
   if [ "$name" = instance ]; then
@@ -128,8 +130,11 @@ wait_listening() {
 wait_listening 127.0.0.1 "$SERVICE_PORT"
 for address in 127.0.0.1 $LAN_ADDRESSES; do wait_listening "$address" 22; done
 
-start AWS_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY" \
-  SSL_CERT_FILE=/etc/ssl/certs/ssm-sandbox-ca.pem \
+# The agent's credential chain (environment, root's shared credentials file, a container endpoint,
+# instance metadata) ends at the role's endpoint on the sandbox, as on EC2 it ends at the instance
+# profile: a key left in /root/.aws/credentials shadows it, as seed 001 warns.
+start AWS_CONTAINER_CREDENTIALS_FULL_URI="https://127.0.0.1:$SERVICE_PORT/v2/credentials/$INSTANCE_ID" \
+  AWS_CONTAINER_AUTHORIZATION_TOKEN="$ROLE_TOKEN" SSL_CERT_FILE=/etc/ssl/certs/ssm-sandbox-ca.pem \
   chroot "$root" /usr/bin/amazon-ssm-agent >>"$dir/logs/agent-output.log" 2>&1 &
 agent=$!
 echo "$agent" >"$root/run/ssm-ssh/agent.pid"
@@ -170,8 +175,8 @@ export interface InstanceEnv {
   USERS: string
   LAN_ADDRESSES: string
   LAN_USERS: string
-  AWS_ACCESS_KEY_ID: string
-  AWS_SECRET_ACCESS_KEY: string
+  /** the agent's token for its role's credentials endpoint (instance-spec.ts roleToken) */
+  ROLE_TOKEN: string
 }
 
 const shellQuote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`

@@ -10,7 +10,7 @@ const good: RealInstanceSpec = {
   serviceSocket: '/tmp/state/agent.sock',
   servicePort: 8443,
   caCertFile: fileURLToPath(import.meta.url),
-  credentials: { accessKeyId: 'AKID', secretAccessKey: 'secret' },
+  roleToken: 'role-token-0123456789',
   users: ['pi'],
   agentBinDir: '/opt/agent/bin',
   lanHosts: [{ address: '10.20.0.10', users: ['admin'], forwardsTo: ['10.20.0.11'] }],
@@ -42,7 +42,8 @@ describe('specProblem', () => {
     [{ authorizedKey: 'ssh-ed25519 AAAA a\nssh-ed25519 AAAA b' }, 'one line'],
     [{ lanNames: { 'nas\n169.254.169.254 evil': ['10.20.0.11'] } }, 'bad LAN name'],
     [{ lanNames: { nas: ['10.20.0.11 evil'] } }, 'is not an IP address'],
-    [{ credentials: { accessKeyId: 'AKID', secretAccessKey: '' } }, 'non-empty'],
+    [{ roleToken: 'short' }, 'roleToken'],
+    [{ roleToken: 'a-token-with\nnewline-inside' }, 'roleToken'],
   ])('rejects %o', (change, problem) => {
     expect(specProblem({ ...good, ...change })).toContain(problem)
   })

@@ -20,7 +20,12 @@ export interface RealInstanceSpec {
   servicePort: number
   /** PEM of the CA that signed the sandbox's 127.0.0.1 certificate */
   caCertFile: string
-  credentials: { accessKeyId: string; secretAccessKey: string }
+  /**
+   * the agent's bearer token for the instance role's credentials endpoint on the sandbox
+   * (https://127.0.0.1:servicePort/v2/credentials/<id>): its credential chain ends there, as on EC2 it
+   * ends at instance metadata; no long-lived key is put on the instance
+   */
+  roleToken: string
   /** OS users; the first owns the machine (sudo without password, as on Raspberry Pi OS) */
   users: string[]
   /** one OpenSSH public key line for every user's ~/.ssh/authorized_keys */
@@ -75,7 +80,6 @@ export function specProblem(spec: RealInstanceSpec): string | undefined {
   }
   if (spec.authorizedKey?.includes('\n')) return 'authorizedKey must be one line'
   if (spec.osRelease?.includes('\0')) return 'osRelease must be text'
-  const secrets = [spec.credentials.accessKeyId, spec.credentials.secretAccessKey]
-  if (secrets.some((s) => s === '' || /\s/.test(s))) return 'credentials must be non-empty, without spaces'
+  if (!/^[A-Za-z0-9_-]{16,128}$/.test(spec.roleToken)) return 'roleToken must be 16-128 URL-safe characters'
   return undefined
 }

@@ -21,7 +21,8 @@ const unavailable =
   (findTool('openssl') ? undefined : 'the test needs openssl: apt-get install openssl')
 const skip = unavailable !== undefined && process.env.CI !== 'true'
 
-const ACCESS_KEY_ID = 'AKIDREALINSTANCETEST'
+const ACCESS_KEY_ID = 'ASIAREALINSTANCETEST'
+const ROLE_TOKEN = 'real-instance-test-role-token'
 
 /** A CA and a 127.0.0.1 certificate it signed, as the sandbox makes them. */
 function makeTls(dir: string): { caCertFile: string; cert: Buffer; key: Buffer } {
@@ -81,6 +82,25 @@ describe.skipIf(skip)(skip ? `real instances (skipped: ${unavailable})` : 'real 
     const recorder = createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
       requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers })
       req.resume()
+      // the role's credentials endpoint, the end of the agent's credential chain
+      if (req.method === 'GET' && req.url === `/v2/credentials/${spec.id}`) {
+        const ok = req.headers.authorization === ROLE_TOKEN
+        res.writeHead(ok ? 200 : 403, { 'content-type': 'application/json' })
+        const expiration = new Date(Date.now() + 3600_000).toISOString().replace(/\.\d{3}Z$/, 'Z')
+        res.end(
+          JSON.stringify(
+            ok
+              ? {
+                  AccessKeyId: ACCESS_KEY_ID,
+                  SecretAccessKey: 'secret',
+                  Token: 'token',
+                  Expiration: expiration,
+                }
+              : { Code: 'AccessDenied', Message: 'invalid authorization token' },
+          ),
+        )
+        return
+      }
       res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' })
       res.end('{"__type":"ValidationException","message":"real-instance test: not a service"}')
     })
@@ -94,7 +114,7 @@ describe.skipIf(skip)(skip ? `real instances (skipped: ${unavailable})` : 'real 
       serviceSocket: socket,
       servicePort: 8443,
       caCertFile: tls.caCertFile,
-      credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: 'real-instance-test-secret' },
+      roleToken: ROLE_TOKEN,
       users: ['pi'],
       authorizedKey: key.publicKey,
       agentBinDir: defaultAgentBinDir(),
@@ -123,7 +143,7 @@ describe.skipIf(skip)(skip ? `real instances (skipped: ${unavailable})` : 'real 
     return result.stdout
   }
 
-  it("the agent reaches the sandbox through the forwarder, trusting the sandbox's CA", async () => {
+  it("the agent reaches the sandbox through the forwarder, trusting the sandbox's CA, signing with its role's credentials", async () => {
     const signed = await until('a signed request from the agent', 10_000, () =>
       requests.find((r) => String(r.headers.authorization).includes(`Credential=${ACCESS_KEY_ID}/`)),
     ).catch(async (error: Error) => {
@@ -131,6 +151,12 @@ describe.skipIf(skip)(skip ? `real instances (skipped: ${unavailable})` : 'real 
     })
     expect(signed.headers.authorization).toContain('/eu-west-1/')
     expect(signed.method).toBe('POST')
+    expect(signed.headers['x-amz-security-token']).toBe('token')
+    const asked = requests.find((r) => r.url === `/v2/credentials/${spec.id}`)
+    expect(asked?.headers.authorization).toBe(ROLE_TOKEN)
+    // no long-lived key in the agent's environment
+    const environ = await sh('tr "\\0" "\\n" </proc/$(cat /run/ssm-ssh/agent.pid)/environ')
+    expect(environ).not.toMatch(/AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY/)
   })
 
   it('sshd answers with an OpenSSH banner on 127.0.0.1 and on the LAN host address', async () => {

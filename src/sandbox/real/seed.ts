@@ -37,8 +37,7 @@ export async function writeSeed(spec: RealInstanceSpec, dir: string): Promise<vo
     USERS: spec.users.join(' '),
     LAN_ADDRESSES: lanHosts.map((h) => h.address).join(' '),
     LAN_USERS: unique(lanHosts.flatMap((h) => h.users)).join(' '),
-    AWS_ACCESS_KEY_ID: spec.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: spec.credentials.secretAccessKey,
+    ROLE_TOKEN: spec.roleToken,
   })
   await writeFile(join(dir, 'instance.env'), env, { mode: 0o600 })
   const config = agentConfigJson({ instanceId: spec.id, region: spec.region, servicePort: spec.servicePort })
