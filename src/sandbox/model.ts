@@ -180,6 +180,36 @@ export interface RecordedRequest {
   peerPort?: number
 }
 
+/** A hybrid activation (CreateActivation): Pis register with its id and code until it expires or is full. */
+export interface SimActivation {
+  activationId: string
+  /** the secret a Pi registers with (returned once, by CreateActivation) */
+  activationCode: string
+  description?: string
+  defaultInstanceName?: string
+  /** the service role registered instances assume (IamRole) */
+  iamRole: string
+  registrationLimit: number
+  registrationsCount: number
+  expirationDate: Date
+  createdDate: Date
+  tags: Map<string, string>
+}
+
+/** A Parameter Store parameter, with every version it had (GetParameterHistory). */
+export interface SimParameter {
+  name: string
+  type: 'String' | 'StringList' | 'SecureString'
+  /** KeyId of a SecureString (alias/aws/ssm by default) */
+  keyId?: string
+  description?: string
+  tier: 'Standard' | 'Advanced'
+  dataType: string
+  /** versions[0] is version 1; the last is current */
+  versions: Array<{ value: string; lastModifiedDate: Date; lastModifiedUser: string }>
+  tags: Map<string, string>
+}
+
 export interface SandboxState {
   region: string
   accountId: string
@@ -195,6 +225,10 @@ export interface SandboxState {
   sessions: Map<string, SimSession>
   commands: Map<string, SimCommand>
   pushedKeys: PushedKey[]
+  /** hybrid activations by id (issue 18) */
+  activations: Map<string, SimActivation>
+  /** Parameter Store, by name (issue 18) */
+  parameters: Map<string, SimParameter>
   requests: RecordedRequest[]
   now(): Date
 }

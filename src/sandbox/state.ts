@@ -30,6 +30,8 @@ export function createState(options: StateOptions): SandboxState {
     sessions: new Map(),
     commands: new Map(),
     pushedKeys: [],
+    activations: new Map(),
+    parameters: new Map(),
     requests: [],
     now: options.now ?? (() => new Date()),
   }
