@@ -19,7 +19,8 @@
 # ln (neither follows a link) in a directory only root may enter.
 #
 # Output, one line each: SSMUSER yes|no, FILE NAME STATE BEFORE AFTER (STATE: unchanged, change,
-# create, restore, remove; BEFORE/AFTER the content in base64, - for none), WARN TEXT, FAILED REASON.
+# create, restore, remove; BEFORE/AFTER the content in base64, - for none), WARN TEXT, FAILED REASON,
+# and DONE last when it succeeded.
 # The two values below arrive single-quoted by ssm-ssh (renderHardenScript).
 set -eu
 action=__ACTION__
@@ -308,3 +309,5 @@ case $action in
   undo) undo ;;
   *) fail "unknown action $action" ;;
 esac
+# the report is whole: Run Command keeps 2,500 characters of a plugin's output
+echo DONE

@@ -122,6 +122,13 @@ async function hardenOn(clients: AwsClients, instances: Instance[], options: Har
     } else if (r.status !== 'Success' || report.failed !== undefined) {
       const last = r.output.split('\n').filter(Boolean).slice(-1)[0] ?? ''
       rows.push({ instance, status: 'failed', result: report.failed ?? `${r.status}: ${last}`, report })
+    } else if (!report.done) {
+      rows.push({
+        instance,
+        status: 'failed',
+        result:
+          'its report was cut short (Run Command keeps 2,500 characters of output): see the command in the console',
+      })
     } else {
       const warnings = report.warnings.map((w) => `; WARNING: ${w}`).join('')
       rows.push({

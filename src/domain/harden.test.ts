@@ -42,6 +42,7 @@ describe('parseHardenOutput', () => {
       'WARN ssm-user may still use sudo through another rule',
       'FAILED first reason',
       'FAILED second reason',
+      'DONE',
     ].join('\n')
     expect(parseHardenOutput(output)).toEqual({
       ssmUser: true,
@@ -51,6 +52,7 @@ describe('parseHardenOutput', () => {
       ],
       warnings: ['ssm-user may still use sudo through another rule'],
       failed: 'first reason',
+      done: true,
     })
   })
 
@@ -69,8 +71,12 @@ describe('parseHardenOutput', () => {
     ])
   })
 
+  it('a report cut short is not done', () => {
+    expect(parseHardenOutput('SSMUSER yes\nFILE ssm-agent-users unchanged - -\nDON').done).toBe(false)
+  })
+
   it('an empty output: no files, no verdict of its own', () => {
-    expect(parseHardenOutput('')).toEqual({ files: [], warnings: [] })
+    expect(parseHardenOutput('')).toEqual({ files: [], warnings: [], done: false })
   })
 })
 

@@ -41,6 +41,8 @@ export interface HardenReport {
   warnings: string[]
   /** the script's FAILED line */
   failed?: string
+  /** its last line came: the report is whole (Run Command keeps 2,500 characters of output) */
+  done: boolean
 }
 
 const STATES = new Set<string>(['unchanged', 'change', 'create', 'restore', 'remove'])
@@ -53,10 +55,11 @@ function decode(field: string): string | undefined {
 
 /** The lines templates/harden.sh prints; anything else (or a file it may not touch) is ignored. */
 export function parseHardenOutput(output: string): HardenReport {
-  const report: HardenReport = { files: [], warnings: [] }
+  const report: HardenReport = { files: [], warnings: [], done: false }
   for (const line of output.split('\n')) {
     const [word, ...rest] = line.split(' ')
-    if (word === 'FAILED' && report.failed === undefined) report.failed = rest.join(' ').trim()
+    if (line === 'DONE') report.done = true
+    else if (word === 'FAILED' && report.failed === undefined) report.failed = rest.join(' ').trim()
     else if (word === 'WARN') report.warnings.push(rest.join(' '))
     else if (word === 'SSMUSER' && (rest[0] === 'yes' || rest[0] === 'no')) report.ssmUser = rest[0] === 'yes'
     else if (word === 'FILE' && rest.length === 4) {

@@ -287,4 +287,29 @@ describeReal('harden on a real instance (amazon-ssm-agent 3.3.1142.0)', () => {
     )
     expect(filesOf(await snapshot())).toBe(filesOf(fresh))
   }, 90_000)
+
+  it('a rule for ssm-user in another file: hardened all the same, with a warning naming it', async () => {
+    await root(
+      `printf 'ssm-user ALL=(ALL) NOPASSWD: /usr/bin/id\\n' >/etc/sudoers.d/50-extra && chmod 440 /etc/sudoers.d/50-extra`,
+    )
+    const r = await harden()
+    expect(r.exitCode).toBe(0)
+    expect(r.stdout).toMatch(
+      /^changed +mi-\w+ +pi-kitchen +ssm-agent-users created as a comment; WARNING: ssm-user may still use sudo through another rule \(sudo -l -U ssm-user lists it\)$/m,
+    )
+    await root('rm /etc/sudoers.d/50-extra')
+    expect((await harden('--undo')).exitCode).toBe(0)
+  }, 60_000)
+
+  it('a report longer than Run Command keeps (2,500 characters) is a failure, not a quiet "unchanged"', async () => {
+    const line = `# ${'x'.repeat(70)}`
+    await root(`for i in $(seq 60); do echo '${line}'; done >${SSM_FILE} && chmod 440 ${SSM_FILE}`)
+    const before = await snapshot()
+    const r = await harden('--dry-run')
+    expect(r.exitCode).toBe(1)
+    expect(r.stdout).toMatch(
+      /^FAILED +mi-\w+ +pi-kitchen +its report was cut short \(Run Command keeps 2,500 characters of output\)/m,
+    )
+    expect(await snapshot()).toBe(before)
+  }, 60_000)
 })
