@@ -22,7 +22,8 @@
 # create, restore, remove; BEFORE/AFTER the content in base64, - for none), WARN TEXT, FAILED REASON,
 # and DONE last when it succeeded.
 # The two values below arrive single-quoted by ssm-ssh (renderHardenScript).
-set -eu
+# -f: no word here is a pattern (a user name read from a sudoers file must not expand to file names)
+set -euf
 action=__ACTION__
 pi=__PI_NOPASSWD__
 umask 077
