@@ -40,6 +40,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'put a temporary SSH key on instances',
     load: async () => (await import('../commands/push-key.ts')).pushKey,
   },
+  harden: {
+    summary: "take sudo away from ssm-user (and the Pi owner's NOPASSWD)",
+    load: async () => (await import('../commands/harden.ts')).harden,
+  },
   whoami: {
     summary: 'show the AWS caller, credential source, region, endpoint and proxy in use',
     load: async () => (await import('../commands/whoami.ts')).whoami,

@@ -1,5 +1,5 @@
 // ssm-ssh completion bash|zsh: a completion script for the shell, to source from its rc file.
-// Commands complete from the command table; the targets of ssh, proxy, forward, push-key and run
+// Commands complete from the command table; the targets of ssh, proxy, forward, push-key, run and harden
 // from the cached fleet (`ssm-ssh __complete-targets`: the cache only, never an API call, so a Tab
 // costs milliseconds). Names come from the cloud: only plain words are offered.
 import type { Command } from '../cli/command.ts'
@@ -10,7 +10,7 @@ export interface CompletionOptions {
   shell: 'bash' | 'zsh'
 }
 
-const TARGETED = ['ssh', 'proxy', 'forward', 'push-key', 'run']
+const TARGETED = ['ssh', 'proxy', 'forward', 'push-key', 'run', 'harden']
 
 /** The names shown to the shell: the command table's, without the hidden ones (leading "__"). */
 const commandNames = () => Object.keys(commands).filter((c) => !c.startsWith('__'))

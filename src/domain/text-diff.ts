@@ -64,13 +64,19 @@ function editScript(a: string[], b: string[]): Op[] {
   return ops.reverse()
 }
 
-/** `--- name` / `+++ name` and @@ hunks with `context` lines around each change; '' when equal. */
-export function unifiedDiff(before: string, after: string, name: string, context = 3): string {
+/** `--- name` / `+++ afterName` and @@ hunks with `context` lines around each change; '' when equal. */
+export function unifiedDiff(
+  before: string,
+  after: string,
+  name: string,
+  context = 3,
+  afterName = `${name} (after ssm-ssh config)`,
+): string {
   if (before === after) return ''
   const a = linesOf(before)
   const b = linesOf(after)
   const ops = editScript(a, b)
-  const out = [`--- ${name}`, `+++ ${name} (after ssm-ssh config)`]
+  const out = [`--- ${name}`, `+++ ${afterName}`]
   let i = 0
   let aLine = 1
   let bLine = 1

@@ -46,6 +46,8 @@ describe('ssm-ssh completion', () => {
     expect(await complete(['ssm-ssh', 'ssh', 'pi@pi-g'])).toEqual(['pi@pi-garage', 'pi@pi-gateway'])
     expect(await complete(['ssm-ssh', 'ssh', 'pi-att'])).toEqual([])
     expect(await complete(['ssm-ssh', 'forward', w.idOf('web-1').slice(0, 6)])).toContain(w.idOf('web-1'))
+    expect(await complete(['ssm-ssh', 'ha'])).toEqual(['harden'])
+    expect(await complete(['ssm-ssh', 'harden', 'pi-ki'])).toEqual(['pi-kitchen'])
   })
 
   it('a Tab costs no API call (the cache only); zsh gets a script of its own; another shell is a usage error', async () => {
