@@ -79,12 +79,7 @@ export function translateAwsError(error: unknown, context: TranslateContext): Cl
       cause: error,
     })
   }
-  if (deniedErrors.has(name)) {
-    return new AuthError(`access denied during ${context.operation}: ${message}`, {
-      hint: 'ssm-ssh iam-policy prints the permissions ssm-ssh needs',
-      cause: error,
-    })
-  }
+  if (deniedErrors.has(name)) return deniedError(message, context, error)
   if (throttleErrors.has(name)) {
     return new CliError(`AWS throttled ${context.operation} even after retries`, {
       hint: 'wait a moment and try again, or lower the concurrency',
@@ -114,4 +109,26 @@ export function translateAwsError(error: unknown, context: TranslateContext): Cl
     })
   }
   return new CliError(`${context.operation} failed: ${name ? `${name}: ` : ''}${message}`, { cause: error })
+}
+
+/**
+ * AccessDenied as one line that names the action, what it was refused on and the fix. AWS words it
+ * "User: ARN is not authorized to perform: ACTION [on resource: ARN] because no identity-based policy
+ * allows …" (or "with an explicit deny …"); the resource's last path part is what people know it
+ * by (mi-…, a session id, a document name).
+ */
+function deniedError(message: string, context: TranslateContext, cause: unknown): AuthError {
+  const m = /is not authorized to perform: (\S+?)(?: on resource: (\S+?))?(?: (?:because|with) (.*))?$/.exec(
+    message,
+  )
+  if (!m) {
+    return new AuthError(`access denied during ${context.operation}: ${message} — see \`ssm-ssh policy\``, {
+      cause,
+    })
+  }
+  const resource = m[2] ? ` on ${m[2].slice(m[2].lastIndexOf('/') + 1) || m[2]}` : ''
+  const how = /explicit deny/.test(m[3] ?? '') ? ' (an explicit Deny)' : ''
+  return new AuthError(`your IAM policy does not allow ${m[1]}${resource}${how} — see \`ssm-ssh policy\``, {
+    cause,
+  })
 }

@@ -40,6 +40,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'put a temporary SSH key on instances',
     load: async () => (await import('../commands/push-key.ts')).pushKey,
   },
+  policy: {
+    summary: 'print a least-privilege IAM policy for ssm-ssh users',
+    load: async () => (await import('../commands/policy.ts')).policy,
+  },
   whoami: {
     summary: 'show the AWS caller, credential source, region, endpoint and proxy in use',
     load: async () => (await import('../commands/whoami.ts')).whoami,
