@@ -1,5 +1,6 @@
 // SDK and network errors become our typed errors here, at the adapter edge, so commands never test
 // SDK error names. The original stays as `cause` (shown with --debug).
+import { deniedLine } from '../support/access-denied.ts'
 import { AuthError, CliError, SessionError, TargetError } from '../support/errors.ts'
 
 interface SdkErrorLike {
@@ -111,24 +112,10 @@ export function translateAwsError(error: unknown, context: TranslateContext): Cl
   return new CliError(`${context.operation} failed: ${name ? `${name}: ` : ''}${message}`, { cause: error })
 }
 
-/**
- * AccessDenied as one line that names the action, what it was refused on and the fix. AWS words it
- * "User: ARN is not authorized to perform: ACTION [on resource: ARN] because no identity-based policy
- * allows …" (or "with an explicit deny …"); the resource's last path part is what people know it
- * by (mi-…, a session id, a document name).
- */
+/** AccessDenied as one line that names the action, what it was refused on and the fix. */
 function deniedError(message: string, context: TranslateContext, cause: unknown): AuthError {
-  const m = /is not authorized to perform: (\S+?)(?: on resource: (\S+?))?(?: (?:because|with) (.*))?$/.exec(
-    message,
+  return new AuthError(
+    deniedLine(message) ?? `access denied during ${context.operation}: ${message} — see \`ssm-ssh policy\``,
+    { cause },
   )
-  if (!m) {
-    return new AuthError(`access denied during ${context.operation}: ${message} — see \`ssm-ssh policy\``, {
-      cause,
-    })
-  }
-  const resource = m[2] ? ` on ${m[2].slice(m[2].lastIndexOf('/') + 1) || m[2]}` : ''
-  const how = /explicit deny/.test(m[3] ?? '') ? ' (an explicit Deny)' : ''
-  return new AuthError(`your IAM policy does not allow ${m[1]}${resource}${how} — see \`ssm-ssh policy\``, {
-    cause,
-  })
 }

@@ -50,14 +50,14 @@ describe('renderPolicy', () => {
     expect(text).toBe(renderPolicy(template, o))
     expect(text.endsWith('}\n')).toBe(true)
     expect(text).not.toMatch(/\{\{|"_/)
-    expect(sid(o, 'ResumeAndEndOwnSessionsOnly')?.Resource).toEqual([
+    expect(sid(o, 'OwnSessionsOnlyResumeOpenEnd')?.Resource).toEqual([
       'arn:aws:ssm:eu-west-1:123456789012:session/${aws:username}-*',
       'arn:aws:ssm:eu-west-1:123456789012:session/${aws:userid}-*',
     ])
     expect(statements(o).map((s) => s.Sid)).toEqual([
       'StartSessionsOnTaggedInstances',
       'OnlyTheseSessionDocuments',
-      'ResumeAndEndOwnSessionsOnly',
+      'OwnSessionsOnlyResumeOpenEnd',
       'ListInstancesAndTheirTags',
       'ReadManagedInstanceTags',
       'SimulateOwnPolicyForDoctor',

@@ -5,6 +5,7 @@
 import { SSMClient, StartSessionCommand, TerminateSessionCommand } from '@aws-sdk/client-ssm'
 import { execa } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { useCallerPolicy } from '../../src/sandbox/iam/caller-policy.ts'
 import { cleanEnv, cli, startWorld, type World } from '../helpers/e2e.ts'
 
 const ACCOUNT = '123456789012'
@@ -118,5 +119,76 @@ describe('ssm-ssh policy --tag site=home, enforced by the sandbox', () => {
     )
     await ssm.send(new TerminateSessionCommand({ SessionId: mine.SessionId }))
     expect(w.box.state.sessions.get(mine.SessionId as string)?.status).toBe('Terminated')
+  })
+
+  it('ls, whoami and the rest of the reads work under it (GetCallerIdentity needs no permission)', async () => {
+    const run = (args: string[]) =>
+      execa(process.execPath, [cli, ...args], { env: w.env, extendEnv: false, reject: false })
+    const ls = await run(['ls', '--json', '--refresh'])
+    expect(ls.stderr).toBe('')
+    expect(ls.exitCode).toBe(0)
+    expect(ls.stdout).toContain('pi-attic')
+    const who = await run(['whoami', '--json'])
+    expect(who.exitCode).toBe(0)
+    expect(JSON.parse(who.stdout).arn).toBe(USER)
+  })
+
+  it('a policy without ssmmessages:OpenDataChannel: the data channel is refused with the same one line, exit 3', async () => {
+    const narrower = JSON.parse(policyText)
+    const own = narrower.Statement.find((s: { Sid: string }) => s.Sid === 'OwnSessionsOnlyResumeOpenEnd')
+    own.Action = ['ssm:ResumeSession', 'ssm:TerminateSession']
+    useCallerPolicy(w.box.state, narrower)
+    try {
+      const r = await w.proxy(['pi-kitchen', '22'])
+      expect(r.exitCode).toBe(3)
+      expect(r.stderr.trim()).toMatch(
+        /^ssm-ssh: your IAM policy does not allow ssmmessages:OpenDataChannel on sandbox-user-[0-9a-f]+ — see `ssm-ssh policy`$/,
+      )
+      // the session it could not use was ended (its own: allowed)
+      const id = /on (sandbox-user-[0-9a-f]+)/.exec(r.stderr)?.[1] as string
+      expect(w.box.state.sessions.get(id)?.status).toBe('Terminated')
+    } finally {
+      useCallerPolicy(w.box.state, policyText)
+    }
+  })
+})
+
+describe('sandbox --iam-policy FILE', () => {
+  it('loads the policy, and refuses one IAM would refuse, naming the problem (exit 2)', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs')
+    const { join } = await import('node:path')
+    const { tmpdir } = await import('node:os')
+    const dir = mkdtempSync(join(tmpdir(), 'ssm-ssh-iam-'))
+    try {
+      const bad = join(dir, 'bad.json')
+      writeFileSync(
+        bad,
+        JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ssm:*' }] }),
+      )
+      const r = await execa(process.execPath, [cli, 'sandbox', '--fleet', '3', '--iam-policy', bad], {
+        env: cleanEnv(dir),
+        extendEnv: false,
+        reject: false,
+        timeout: 30_000,
+      })
+      expect(r.exitCode).toBe(2)
+      expect(r.stderr).toContain(
+        'is not a valid IAM policy: each statement needs exactly one of Resource and NotResource',
+      )
+      const missing = await execa(
+        process.execPath,
+        [cli, 'sandbox', '--iam-policy', join(dir, 'none.json')],
+        {
+          env: cleanEnv(dir),
+          extendEnv: false,
+          reject: false,
+          timeout: 30_000,
+        },
+      )
+      expect(missing.exitCode).toBe(2)
+      expect(missing.stderr).toContain('cannot read --iam-policy')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

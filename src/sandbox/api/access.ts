@@ -83,6 +83,14 @@ export const eicAccess: Record<string, AccessOf> = {
   }),
 }
 
+/** A client's signed websocket upgrade to a session's data channel. */
+export function openDataChannelAccess(state: SandboxState, sessionId: string): Access {
+  return {
+    action: 'ssmmessages:OpenDataChannel',
+    resources: [{ arn: `arn:aws:ssm:${state.region}:${state.accountId}:session/${sessionId}` }],
+  }
+}
+
 /** The IAM action prefix of each signing service. */
 const ACTION_PREFIX: Record<string, string> = {
   ssm: 'ssm',
