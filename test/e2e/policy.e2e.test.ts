@@ -153,6 +153,36 @@ describe('ssm-ssh policy --tag site=home, enforced by the sandbox', () => {
   })
 })
 
+describe('ssm-ssh policy --tag site=home --push-key', () => {
+  it('push-key reaches the tagged Pi through Run Command and is refused on another site with one line, exit 3', async () => {
+    const printed = await execa(
+      process.execPath,
+      [cli, 'policy', '--tag', 'site=home', '--push-key', '--user', 'pi'],
+      {
+        env: cleanEnv('/tmp'),
+        extendEnv: false,
+      },
+    )
+    const w = await startWorld({ iamPolicy: printed.stdout })
+    try {
+      w.box.state.instances.get(w.idOf('pi-attic'))?.tags.set('site', 'office')
+      const pushKey = (target: string) =>
+        execa(process.execPath, [cli, 'push-key', target], { env: w.env, extendEnv: false, reject: false })
+      const ok = await pushKey('pi-kitchen')
+      expect(ok.exitCode).toBe(0)
+      expect(ok.stdout).toMatch(/^ok\s+mi-\S+\s+pi-kitchen\s+pi\s+key SHA256:/)
+      const refused = await pushKey('pi-attic')
+      expect(refused.exitCode).toBe(3)
+      expect(refused.stderr.trim()).toBe(
+        `ssm-ssh: your IAM policy does not allow ssm:SendCommand on ${w.idOf('pi-attic')} — see \`ssm-ssh policy\``,
+      )
+      expect(w.box.state.commands.size).toBe(1)
+    } finally {
+      await w.close()
+    }
+  })
+})
+
 describe('sandbox --iam-policy FILE', () => {
   it('loads the policy, and refuses one IAM would refuse, naming the problem (exit 2)', async () => {
     const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs')
