@@ -87,6 +87,19 @@ describe('ssm-ssh policy --tag site=home, enforced by the sandbox', () => {
     expect(e.message).toBe(
       `User: ${USER} is not authorized to perform: ssm:StartSession on resource: arn:aws:ssm:eu-west-1::document/AWS-StartInteractiveCommand because no identity-based policy allows the ssm:StartSession action`,
     )
+    // port forwarding needs --forward
+    const forward = await rejection(
+      ssm.send(
+        new StartSessionCommand({
+          Target: kitchen,
+          DocumentName: 'AWS-StartPortForwardingSession',
+          Parameters: { portNumber: ['80'] },
+        }),
+      ),
+    )
+    expect(forward.message).toContain(
+      'on resource: arn:aws:ssm:eu-west-1::document/AWS-StartPortForwardingSession because',
+    )
     // without DocumentName the default shell document would run: ssm:SessionDocumentAccessCheck refuses it
     expect((await rejection(ssm.send(new StartSessionCommand({ Target: kitchen })))).name).toBe(
       'AccessDeniedException',
