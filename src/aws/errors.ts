@@ -1,5 +1,6 @@
 // SDK and network errors become our typed errors here, at the adapter edge, so commands never test
 // SDK error names. The original stays as `cause` (shown with --debug).
+import { deniedLine } from '../support/access-denied.ts'
 import { AuthError, CliError, SessionError, TargetError } from '../support/errors.ts'
 
 interface SdkErrorLike {
@@ -79,12 +80,7 @@ export function translateAwsError(error: unknown, context: TranslateContext): Cl
       cause: error,
     })
   }
-  if (deniedErrors.has(name)) {
-    return new AuthError(`access denied during ${context.operation}: ${message}`, {
-      hint: 'ssm-ssh iam-policy prints the permissions ssm-ssh needs',
-      cause: error,
-    })
-  }
+  if (deniedErrors.has(name)) return deniedError(message, context, error)
   if (throttleErrors.has(name)) {
     return new CliError(`AWS throttled ${context.operation} even after retries`, {
       hint: 'wait a moment and try again, or lower the concurrency',
@@ -114,4 +110,12 @@ export function translateAwsError(error: unknown, context: TranslateContext): Cl
     })
   }
   return new CliError(`${context.operation} failed: ${name ? `${name}: ` : ''}${message}`, { cause: error })
+}
+
+/** AccessDenied as one line that names the action, what it was refused on and the fix. */
+function deniedError(message: string, context: TranslateContext, cause: unknown): AuthError {
+  return new AuthError(
+    deniedLine(message) ?? `access denied during ${context.operation}: ${message} — see \`ssm-ssh policy\``,
+    { cause },
+  )
 }

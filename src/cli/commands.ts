@@ -44,6 +44,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: "take sudo away from ssm-user (and the Pi owner's NOPASSWD)",
     load: async () => (await import('../commands/harden.ts')).harden,
   },
+  policy: {
+    summary: 'print a least-privilege IAM policy for ssm-ssh users',
+    load: async () => (await import('../commands/policy.ts')).policy,
+  },
   whoami: {
     summary: 'show the AWS caller, credential source, region, endpoint and proxy in use',
     load: async () => (await import('../commands/whoami.ts')).whoami,

@@ -17,6 +17,8 @@ export interface SandboxCommandOptions {
   sshTarget?: { host: string; port: number }
   real: number
   agentBinDir?: string
+  /** the caller's IAM policy (a JSON file) */
+  iamPolicyFile?: string
 }
 
 function parseInteger(
@@ -53,6 +55,7 @@ export function parse(argv: string[]): SandboxCommandOptions {
       'ssh-target': { type: 'string' },
       real: { type: 'string' },
       'agent-bin': { type: 'string' },
+      'iam-policy': { type: 'string' },
     },
   })
   if (positionals.length > 0)
@@ -85,6 +88,7 @@ export function parse(argv: string[]): SandboxCommandOptions {
     ...(sshTarget ? { sshTarget } : {}),
     real: parseInteger('--real', values.real, 0, 0, 20),
     ...(values['agent-bin'] !== undefined ? { agentBinDir: values['agent-bin'] } : {}),
+    ...(values['iam-policy'] !== undefined ? { iamPolicyFile: values['iam-policy'] } : {}),
   }
 }
 
@@ -92,15 +96,17 @@ export const sandbox: Command<SandboxCommandOptions> = {
   name: 'sandbox',
   summary: 'run the local Session Manager sandbox in the foreground',
   usage:
-    'ssm-ssh sandbox [--port N] [--fleet N] [--seed N] [--latency-ms N] [--faults SPEC] [--pace agent|off] [--state DIR] [--authorized-key FILE.pub] [--ssh-target HOST:PORT] [--real N [--agent-bin DIR]]',
+    'ssm-ssh sandbox [--port N] [--fleet N] [--seed N] [--latency-ms N] [--faults SPEC] [--pace agent|off] [--state DIR] [--authorized-key FILE.pub] [--ssh-target HOST:PORT] [--real N [--agent-bin DIR]] [--iam-policy FILE]',
   examples: [
     'ssm-ssh sandbox --fleet 200 --authorized-key ~/.ssh/id_ed25519.pub',
     'ssm-ssh sandbox --faults drop=0.02,dup=0.02,reorder=0.05,disconnect=5s --seed 7',
     "sudo ssm-ssh sandbox --real 3   # three instances run AWS's own amazon-ssm-agent and sshd",
+    'ssm-ssh policy --tag site=home > p.json && ssm-ssh sandbox --iam-policy p.json',
   ],
   parse,
   async run(options, ctx) {
     const { startSandbox } = await import('../sandbox/sandbox.ts')
+    const iamPolicy = options.iamPolicyFile ? await readPolicyFile(options.iamPolicyFile) : undefined
     const box = await startSandbox({
       port: options.port,
       fleet: options.fleet,
@@ -113,6 +119,7 @@ export const sandbox: Command<SandboxCommandOptions> = {
       ...(options.sshTarget ? { sshTarget: options.sshTarget } : {}),
       real: options.real,
       ...(options.agentBinDir ? { agentBinDir: options.agentBinDir } : {}),
+      ...(iamPolicy !== undefined ? { iamPolicy } : {}),
       region: ctx.global.region ?? 'eu-west-1',
       log: ctx.log,
     })
@@ -128,4 +135,16 @@ export const sandbox: Command<SandboxCommandOptions> = {
     for (const line of await box.close()) ctx.log.warn(`sandbox: could not clean ${line}`)
     return 0
   },
+}
+
+async function readPolicyFile(file: string): Promise<string> {
+  const { readFile } = await import('node:fs/promises')
+  try {
+    return await readFile(file, 'utf8')
+  } catch (error) {
+    throw new UsageError(`cannot read --iam-policy ${file}`, {
+      hint: 'pass a JSON policy file, e.g. one written by ssm-ssh policy',
+      cause: error,
+    })
+  }
 }

@@ -2,6 +2,7 @@
 // The API (api/), the data channel (data-channel/) and the hosts (hosts/) all read and write this one
 // object; nothing else is shared between them.
 import type { IssuedCredential } from './credentials.ts'
+import type { Policy } from './iam/policy.ts'
 
 export type PingStatus = 'Online' | 'ConnectionLost' | 'Inactive'
 
@@ -172,7 +173,7 @@ export interface PushedKey {
 
 export interface RecordedRequest {
   at: Date
-  service: 'ssm' | 'ec2-instance-connect' | 'ec2' | 'ec2messages' | 'tagging' | 'ssmmessages' | 'sts'
+  service: 'ssm' | 'ec2-instance-connect' | 'ec2' | 'ec2messages' | 'tagging' | 'ssmmessages' | 'sts' | 'iam'
   operation: string
   status: number
   errorCode?: string
@@ -230,5 +231,10 @@ export interface SandboxState {
   /** Parameter Store, by name (issue 18) */
   parameters: Map<string, SimParameter>
   requests: RecordedRequest[]
+  /**
+   * The identity-based policy of the caller's IAM users (sandbox --iam-policy): every call they sign
+   * is authorised against it; none means allowed everything. Instance roles are never subject to it.
+   */
+  callerPolicy?: Policy
   now(): Date
 }

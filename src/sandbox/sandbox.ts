@@ -16,6 +16,7 @@ import { destinationOf, dialDestination } from './destination.ts'
 import { createRandom, type Faults, noFaults } from './faults.ts'
 import { generateFleet } from './fleet.ts'
 import { createRunScript, startHosts } from './hosts/index.ts'
+import { useCallerPolicy } from './iam/caller-policy.ts'
 import { createDualListener, createTlsServer, type DualListener } from './listener.ts'
 import { AgentHub } from './mgs/hub.ts'
 import type { SandboxState } from './model.ts'
@@ -53,6 +54,12 @@ export interface SandboxOptions {
   clientTls?: boolean
   /** the simulated agents' smux keepalive timing where their version uses it (default xtaci's 10 s / 30 s) */
   smuxKeepalive?: { intervalMs: number; timeoutMs: number }
+  /**
+   * The caller's identity-based IAM policy (JSON text or object): every call the caller signs is
+   * authorised against it; without one the caller may do everything. Replace it on a running
+   * sandbox with useCallerPolicy(state, …).
+   */
+  iamPolicy?: string | object
 }
 
 export interface Sandbox {
@@ -96,6 +103,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     stateDir,
     fleet,
   })
+  if (options.iamPolicy !== undefined) useCallerPolicy(state, options.iamPolicy)
   const faults = options.faults ?? noFaults
   const hosts = await startHosts(state, {
     ...(authorizedKey ? { authorizedKey } : {}),

@@ -25,9 +25,10 @@ import {
 } from '../protocol/payloads.ts'
 import { type PortMode, portSessionMode } from '../protocol/port-mode.ts'
 import { chunk, ReliableStream } from '../protocol/stream.ts'
-import { SessionError, SessionGoneError } from '../support/errors.ts'
+import { deniedLine } from '../support/access-denied.ts'
+import { AuthError, SessionError, SessionGoneError } from '../support/errors.ts'
 import type { Log } from '../support/log.ts'
-import { dialWebSocket, type WebSocketLike } from './websocket.ts'
+import { dialWebSocket, UpgradeRefusedError, type WebSocketLike } from './websocket.ts'
 
 /** In-flight window: stream messages sent and not yet acknowledged before write() asks to wait. */
 export const WINDOW_MESSAGES = 512
@@ -241,6 +242,7 @@ export class DataChannelSession extends EventEmitter<{
       const headers = (await this.#opts.upgradeHeaders?.(this.#streamUrl)) ?? {}
       ws = await connect(this.#streamUrl, headers)
     } catch (error) {
+      if (error instanceof UpgradeRefusedError && error.status === 403) throw upgradeDenied(error)
       throw new SessionError(`cannot open the data channel (${(error as Error).message})`, {
         hint: 'check the network path to the Session Manager endpoint (ssmmessages)',
         cause: error,
@@ -499,4 +501,23 @@ export class DataChannelSession extends EventEmitter<{
     // The plugin never sends a close frame (§1.5); a clean close is kinder to the service.
     ws?.close(1000)
   }
+}
+
+/**
+ * A 403 on the upgrade: the caller's policy does not allow ssmmessages:OpenDataChannel on the
+ * session (the body says so), or the upgrade's signature was refused.
+ */
+function upgradeDenied(error: UpgradeRefusedError): AuthError {
+  let text = error.body
+  try {
+    const body = JSON.parse(error.body) as { message?: string; Message?: string }
+    text = body.message ?? body.Message ?? text
+  } catch {
+    // not JSON: the text as it came
+  }
+  return new AuthError(
+    deniedLine(text) ??
+      'the service refused to open the data channel (HTTP 403): the IAM policy must allow ssmmessages:OpenDataChannel on your sessions — see `ssm-ssh policy`',
+    { cause: error },
+  )
 }

@@ -17,6 +17,18 @@ export interface WebSocketLike {
   on(event: 'pong', listener: () => void): this
 }
 
+/** The service answered the upgrade with an HTTP status instead of switching protocols. */
+export class UpgradeRefusedError extends Error {
+  readonly status: number
+  /** the reply's body: an AccessDenied text, when the service says one */
+  readonly body: string
+  constructor(status: number, body: string) {
+    super(`HTTP ${status} on the websocket upgrade`)
+    this.status = status
+    this.body = body
+  }
+}
+
 /** Gorilla's default (the plugin's dialer) gives up after 45 s; a ProxyCommand should say so sooner. */
 const DIAL_TIMEOUT_MS = 15_000
 
@@ -39,9 +51,19 @@ export async function dialWebSocket(
       reject(error)
     }
     ws.once('error', onError)
-    ws.once('unexpected-response', (_req, res) =>
-      onError(new Error(`HTTP ${res.statusCode} on the websocket upgrade`)),
-    )
+    // the refusal's body says why (an IAM deny names the action): read a little of it
+    ws.once('unexpected-response', (_req, res) => {
+      const chunks: Buffer[] = []
+      let size = 0
+      const done = () =>
+        onError(new UpgradeRefusedError(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8')))
+      res.on('data', (c: Buffer) => {
+        if (size < 4096) chunks.push(c)
+        size += c.length
+      })
+      res.once('end', done)
+      res.once('error', done)
+    })
     ws.once('open', () => {
       ws.off('error', onError)
       resolve(ws as unknown as WebSocketLike)

@@ -5,9 +5,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { IssuedCredential } from '../credentials.ts'
 import type { Faults } from '../faults.ts'
 import type { SandboxState, SimSession } from '../model.ts'
+import { type AccessOf, accessOf, authorizeCaller, eicAccess, ssmAccess } from './access.ts'
 import { describeInstances } from './ec2.ts'
 import { sendSshPublicKey } from './eic.ts'
 import { ApiError, type Protocol, xmlEscape } from './errors.ts'
+import { handleIam, iamErrorXml } from './iam.ts'
 import { handleRoleCredentials } from './instance-role.ts'
 import { verifySignature } from './sigv4.ts'
 import { getMessages, listInstanceAssociations, updateInstanceInformation } from './ssm-agent.ts'
@@ -103,9 +105,18 @@ const taggingOperations: Record<string, JsonOperation> = {
 
 type JsonService = 'ssm' | 'ec2-instance-connect' | 'ec2messages' | 'tagging'
 
-const targets: Record<string, { service: JsonService; operations: Record<string, JsonOperation> }> = {
-  AmazonSSM: { service: 'ssm', operations: ssmOperations },
-  AWSEC2InstanceConnectService: { service: 'ec2-instance-connect', operations: eicOperations },
+// Each service's operations, and what they ask IAM for (access.ts: the operations that act on
+// resources; the rest act on "*")
+const targets: Record<
+  string,
+  { service: JsonService; operations: Record<string, JsonOperation>; access?: Record<string, AccessOf> }
+> = {
+  AmazonSSM: { service: 'ssm', operations: ssmOperations, access: ssmAccess },
+  AWSEC2InstanceConnectService: {
+    service: 'ec2-instance-connect',
+    operations: eicOperations,
+    access: eicAccess,
+  },
   EC2WindowsMessageDeliveryService: { service: 'ec2messages', operations: mdsOperations },
   ResourceGroupsTaggingAPI_20170126: { service: 'tagging', operations: taggingOperations },
 }
@@ -162,7 +173,7 @@ export function createApiHandler(
     const requestId = randomUUID()
     const target = String(req.headers['x-amz-target'] ?? '')
     const protocol: Protocol = target ? 'json' : 'query'
-    let service: JsonService | 'ec2' | 'sts' = 'ssm'
+    let service: JsonService | 'ec2' | 'sts' | 'iam' = 'ssm'
     let operation = 'Unknown'
     const record = (status: number, errorCode?: string) =>
       state.requests.push({
@@ -209,6 +220,12 @@ export function createApiHandler(
             400,
           )
         }
+        authorizeCaller(
+          state,
+          caller,
+          entry.service,
+          accessOf(entry.access, entry.service, op, state, parsed),
+        )
         const out = await fn(state, parsed, { requestId, options, caller })
         record(200)
         sendJson(res, 200, requestId, out)
@@ -231,12 +248,31 @@ export function createApiHandler(
         res.end(xml)
         return
       }
+      if (signedService === 'iam') {
+        service = 'iam'
+        let status = 200
+        let errorCode: string | undefined
+        let xml: string
+        try {
+          xml = handleIam(state, form, caller, requestId)
+        } catch (error) {
+          if (!(error instanceof ApiError)) throw error
+          status = error.status
+          errorCode = error.code
+          xml = iamErrorXml(error, requestId)
+        }
+        record(status, errorCode)
+        res.writeHead(status, { 'Content-Type': 'text/xml', 'x-amzn-RequestId': requestId })
+        res.end(xml)
+        return
+      }
       service = 'ec2'
       if (options.faults.throttle > 0 && options.random() < options.faults.throttle)
         throw throttleError.ec2 as ApiError
       if (operation !== 'DescribeInstances' || signedService !== 'ec2') {
         throw new ApiError('InvalidAction', `The action ${operation} is not valid for this web service.`, 400)
       }
+      authorizeCaller(state, caller, 'ec2', accessOf(undefined, 'ec2', operation, state, {}))
       const xml = describeInstances(state, form, requestId)
       record(200)
       res.writeHead(200, {

@@ -5,6 +5,8 @@ import type { Server as HttpsServer } from 'node:https'
 import { type WebSocket, WebSocketServer } from 'ws'
 import { parseOpenDataChannelInput } from '../../protocol/payloads.ts'
 import type { Log } from '../../support/log.ts'
+import { authorizeCaller, openDataChannelAccess } from '../api/access.ts'
+import { ApiError } from '../api/errors.ts'
 import { verifySignature } from '../api/sigv4.ts'
 import type { Faults } from '../faults.ts'
 import type { AgentHub } from '../mgs/hub.ts'
@@ -45,16 +47,40 @@ export function attachDataChannel(
       const signed = typeof req.headers.authorization === 'string'
       if (signed) {
         try {
-          const { service } = verifySignature(
+          const { service, credential } = verifySignature(
             { method: 'GET', path, ...(query ? { query } : {}), headers: req.headers, body: Buffer.alloc(0) },
             state,
             'json',
             state.now(),
           )
           if (service !== 'ssmmessages') throw new Error(`signed for ${service}, not ssmmessages`)
+          // the caller's policy decides whether it may open a session's data channel (AWS's sample
+          // end-user policies allow ssmmessages:OpenDataChannel on session/${aws:userid}-*)
+          const dataChannel = /^\/v1\/data-channel\/([^/?]+)/.exec(path)
+          if (dataChannel)
+            authorizeCaller(
+              state,
+              credential,
+              'ssmmessages',
+              openDataChannelAccess(state, decodeURIComponent(dataChannel[1] as string)),
+            )
         } catch (error) {
           opts.log?.verbose(`refused a websocket upgrade to ${path}: ${(error as Error).message}`)
-          socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')
+          // an IAM deny says why, as a JSON body; a signature that does not verify gets none
+          const body =
+            error instanceof ApiError && error.code === 'AccessDeniedException'
+              ? JSON.stringify({ message: error.message })
+              : ''
+          state.requests.push({
+            at: state.now(),
+            service: 'ssmmessages',
+            operation: 'WebSocketUpgrade',
+            status: 403,
+            ...(error instanceof ApiError ? { errorCode: error.code } : {}),
+          })
+          socket.end(
+            `HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+          )
           return
         }
       }
