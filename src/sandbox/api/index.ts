@@ -10,6 +10,7 @@ import { sendSshPublicKey } from './eic.ts'
 import { ApiError, type Protocol, xmlEscape } from './errors.ts'
 import { handleRoleCredentials } from './instance-role.ts'
 import { verifySignature } from './sigv4.ts'
+import { createActivation, deleteActivation, describeActivations } from './ssm-activations.ts'
 import { getMessages, listInstanceAssociations, updateInstanceInformation } from './ssm-agent.ts'
 import {
   cancelCommand,
@@ -24,6 +25,14 @@ import {
   describeInstanceProperties,
   getConnectionStatus,
 } from './ssm-instances.ts'
+import {
+  deleteParameter,
+  describeParameters,
+  getParameter,
+  getParameterHistory,
+  getParameters,
+  putParameter,
+} from './ssm-parameters.ts'
 import { describeSessions, resumeSession, startSession, terminateSession } from './ssm-sessions.ts'
 import { addTagsToResource, listTagsForResource } from './ssm-tags.ts'
 import { getCallerIdentityXml, stsErrorXml } from './sts.ts'
@@ -78,6 +87,15 @@ const ssmOperations: Record<string, JsonOperation> = {
   ListCommandInvocations: (s, b) => listCommandInvocations(s, b),
   ListCommands: (s, b) => listCommands(s, b),
   CancelCommand: (s, b) => cancelCommand(s, b),
+  CreateActivation: (s, b) => createActivation(s, b),
+  DescribeActivations: (s, b) => describeActivations(s, b),
+  DeleteActivation: (s, b) => deleteActivation(s, b),
+  PutParameter: (s, b, c) => putParameter(s, b, c.caller.principal),
+  GetParameter: (s, b) => getParameter(s, b),
+  GetParameters: (s, b) => getParameters(s, b),
+  GetParameterHistory: (s, b) => getParameterHistory(s, b),
+  DeleteParameter: (s, b) => deleteParameter(s, b),
+  DescribeParameters: (s, b) => describeParameters(s, b),
   // the agent's own calls
   UpdateInstanceInformation: (s, b, c) =>
     updateInstanceInformation(s, b, (id) => c.options.agents?.onPing(id)),
