@@ -40,6 +40,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'put a temporary SSH key on instances',
     load: async () => (await import('../commands/push-key.ts')).pushKey,
   },
+  activation: {
+    summary: 'keep a hybrid activation for enrolling Pis valid; list or delete activations',
+    load: async () => (await import('../commands/activation.ts')).activation,
+  },
   whoami: {
     summary: 'show the AWS caller, credential source, region, endpoint and proxy in use',
     load: async () => (await import('../commands/whoami.ts')).whoami,
