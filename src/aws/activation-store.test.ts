@@ -159,7 +159,7 @@ describe('ensureActivation', () => {
       new PutParameterCommand({ Name: '/hybrid/ssm-ssh/activation.lock', Value: live, Type: 'String' }),
     )
     await expect(ensureActivation(clients, { role, waitMs: 500 })).rejects.toThrow(
-      'timed out waiting for the activation lock /hybrid/ssm-ssh/activation.lock (held by other-run)',
+      'timed out waiting for the lock /hybrid/ssm-ssh/activation.lock on the activation (held by other-run)',
     )
   })
 

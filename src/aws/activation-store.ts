@@ -14,27 +14,23 @@ import {
   DeleteParameterCommand,
   DescribeActivationsCommand,
   GetParameterCommand,
-  GetParameterHistoryCommand,
   PutParameterCommand,
   type SSMClient,
 } from '@aws-sdk/client-ssm'
 import {
   DEFAULT_ACTIVATION_PARAMETER,
-  formatLock,
   formatStoredActivation,
-  isLockStale,
   judgeActivation,
   type ListedActivation,
-  lockOwner,
   parseStoredActivation,
   type StoredActivation,
   type Verdict,
-  type VersionedValue,
-  wonTakeover,
 } from '../domain/activation.ts'
 import { CliError } from '../support/errors.ts'
 import type { AwsClients } from './clients.ts'
 import { translateAwsError } from './errors.ts'
+import { acquireParameterLock, releaseParameterLock } from './parameter-lock.ts'
+import { callAws, errorCode } from './sdk-call.ts'
 
 export const DEFAULT_PARAMETER = DEFAULT_ACTIVATION_PARAMETER
 export const DEFAULT_LIMIT = 10
@@ -55,7 +51,8 @@ export interface EnsureOptions {
   namePrefix?: string
   /** where the activation is stored (SecureString); the lock is this name + ".lock" */
   parameterName?: string
-  now?: () => Date
+  /** the clock (a fixed Date is taken as the time at the start) */
+  now?: (() => Date) | Date
   /** names this run in the lock (host:pid by default; a random suffix is always added) */
   owner?: string
   /** how long the lock is held at most before others may take it over (default 60 s) */
@@ -77,19 +74,6 @@ export interface EnsuredActivation {
   reason?: string
 }
 
-/** The SDK error's code, here at the adapter edge (commands never look at SDK names). */
-function codeOf(error: unknown): string {
-  return (error as { name?: string })?.name ?? ''
-}
-
-async function call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn()
-  } catch (error) {
-    throw translateAwsError(error, { operation })
-  }
-}
-
 async function readStored(
   ssm: SSMClient,
   name: string,
@@ -100,13 +84,13 @@ async function readStored(
     const stored = parseStoredActivation(text)
     return { ...(text !== undefined ? { text } : {}), ...(stored ? { stored } : {}) }
   } catch (error) {
-    if (codeOf(error) === 'ParameterNotFound') return {}
+    if (errorCode(error) === 'ParameterNotFound') return {}
     throw translateAwsError(error, { operation: `GetParameter ${name}` })
   }
 }
 
 async function describeOne(ssm: SSMClient, id: string): Promise<ListedActivation | undefined> {
-  const out = await call('DescribeActivations', () =>
+  const out = await callAws('DescribeActivations', () =>
     ssm.send(
       new DescribeActivationsCommand({ Filters: [{ FilterKey: 'ActivationIds', FilterValues: [id] }] }),
     ),
@@ -144,102 +128,6 @@ async function judgeStored(
   return { ...(stored ? { stored } : {}), verdict: judgeActivation(stored, listed, rules) }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-interface HeldLock {
-  name: string
-  value: string
-  version: number
-  expires: number
-}
-
-async function history(ssm: SSMClient, name: string): Promise<VersionedValue[]> {
-  const out: VersionedValue[] = []
-  let NextToken: string | undefined
-  do {
-    const page = await ssm.send(new GetParameterHistoryCommand({ Name: name, MaxResults: 50, NextToken }))
-    for (const p of page.Parameters ?? []) out.push({ version: p.Version ?? 0, value: p.Value ?? '' })
-    NextToken = page.NextToken
-  } while (NextToken)
-  return out
-}
-
-/**
- * Takes the lock: create-only PutParameter (no Overwrite), so of several runs exactly one creates
- * it and the rest get ParameterAlreadyExists and wait. A lock whose lease ran out (its holder
- * crashed) is taken over by overwriting it; wonTakeover (domain/activation.ts) settles a race
- * between several takers from the version history, so only one of them proceeds.
- */
-async function acquireLock(
-  ssm: SSMClient,
-  name: string,
-  owner: string,
-  options: { now: () => Date; ttlMs: number; waitMs: number; onStep: (t: string) => void },
-): Promise<HeldLock> {
-  const deadline = Date.now() + options.waitMs
-  let said = false
-  for (;;) {
-    const expires = options.now().getTime() + options.ttlMs
-    const value = formatLock({ owner, expires: new Date(expires).toISOString() })
-    try {
-      const out = await ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'String' }))
-      return { name, value, version: out.Version ?? 1, expires }
-    } catch (error) {
-      if (codeOf(error) !== 'ParameterAlreadyExists')
-        throw translateAwsError(error, { operation: `PutParameter ${name}` })
-    }
-    let seen: VersionedValue | undefined
-    try {
-      const out = await ssm.send(new GetParameterCommand({ Name: name }))
-      seen = { version: out.Parameter?.Version ?? 0, value: out.Parameter?.Value ?? '' }
-    } catch (error) {
-      if (codeOf(error) !== 'ParameterNotFound')
-        throw translateAwsError(error, { operation: `GetParameter ${name}` })
-      continue // released between our create and our read: try again at once
-    }
-    if (isLockStale(seen.value, options.now())) {
-      const out = await call(`PutParameter ${name}`, () =>
-        ssm.send(new PutParameterCommand({ Name: name, Value: value, Overwrite: true })),
-      )
-      const mine = out.Version ?? 0
-      const versions = await call(`GetParameterHistory ${name}`, () => history(ssm, name))
-      if (wonTakeover(versions, seen, mine)) {
-        options.onStep(`took over a stale lock of ${lockOwner(seen.value) ?? 'unknown owner'}`)
-        return { name, value, version: mine, expires }
-      }
-    } else if (!said) {
-      said = true
-      options.onStep(`waiting for ${lockOwner(seen.value) ?? 'another run'} to finish with the activation`)
-    }
-    if (Date.now() > deadline)
-      throw new CliError(
-        `timed out waiting for the activation lock ${name} (held by ${lockOwner(seen.value) ?? 'unknown'})`,
-        {
-          hint: `if no other ssm-ssh is running, the lock expires by itself within a minute; or delete the parameter ${name}`,
-        },
-      )
-    await sleep(150 + Math.floor(Math.random() * 250))
-  }
-}
-
-/**
- * Gives the lock back by deleting it. While our lease runs nobody can have taken it over, so
- * versions written after ours are losers of a take-over race and the lock is still ours to delete;
- * once our lease has run out we delete only if the value is still our own.
- */
-async function releaseLock(ssm: SSMClient, lock: HeldLock, now: Date): Promise<void> {
-  try {
-    if (now.getTime() >= lock.expires) {
-      const out = await ssm.send(new GetParameterCommand({ Name: lock.name }))
-      if (out.Parameter?.Value !== lock.value) return
-    }
-    await ssm.send(new DeleteParameterCommand({ Name: lock.name }))
-  } catch (error) {
-    if (codeOf(error) === 'ParameterNotFound') return
-    throw translateAwsError(error, { operation: `DeleteParameter ${lock.name}` })
-  }
-}
-
 /**
  * The activation a Pi can register with now: the stored one while it is valid, else a new one
  * (stored before the lock is released). Returns the code: callers must not log it.
@@ -249,7 +137,14 @@ export async function ensureActivation(
   options: EnsureOptions,
 ): Promise<EnsuredActivation> {
   const ssm = await clients.ssm()
-  const now = options.now ?? (() => new Date())
+  const given = options.now
+  const now =
+    given instanceof Date
+      ? (
+          (start: number) => () =>
+            new Date(given.getTime() + Date.now() - start)
+        )(Date.now())
+      : (given ?? (() => new Date()))
   const name = options.parameterName ?? DEFAULT_PARAMETER
   const onStep = options.onStep ?? (() => {})
   const rules = () => ({ now: now(), role: options.role })
@@ -264,11 +159,12 @@ export async function ensureActivation(
   if (first.verdict.valid && first.stored) return reuse(first.stored)
 
   const owner = `${options.owner ?? `${hostname()}:${process.pid}`}:${randomUUID().slice(0, 8)}`
-  const lock = await acquireLock(ssm, `${name}.lock`, owner, {
+  const lock = await acquireParameterLock(ssm, `${name}.lock`, owner, {
     now,
     ttlMs: options.lockTtlMs ?? 60_000,
     waitMs: options.waitMs ?? 120_000,
     onStep,
+    what: 'the activation',
   })
   try {
     // another run may have replaced it while we waited for the lock
@@ -277,7 +173,7 @@ export async function ensureActivation(
     const days = options.days ?? DEFAULT_DAYS
     const expirationDate = new Date(now().getTime() + days * DAY_MS - CLOCK_SLACK_MS)
     const tags = Object.entries(options.tags ?? {}).map(([Key, Value]) => ({ Key, Value }))
-    const made = await call('CreateActivation', () =>
+    const made = await callAws('CreateActivation', () =>
       ssm.send(
         new CreateActivationCommand({
           IamRole: options.role,
@@ -294,7 +190,7 @@ export async function ensureActivation(
       code: made.ActivationCode ?? '',
       expires: expirationDate.toISOString(),
     }
-    await call(`PutParameter ${name}`, () =>
+    await callAws(`PutParameter ${name}`, () =>
       ssm.send(
         new PutParameterCommand({
           Name: name,
@@ -313,7 +209,7 @@ export async function ensureActivation(
       ...(reason ? { reason } : {}),
     }
   } finally {
-    await releaseLock(ssm, lock, now())
+    await releaseParameterLock(ssm, lock, now())
   }
 }
 
@@ -335,7 +231,7 @@ export async function listActivations(
   const rows: ActivationRow[] = []
   let NextToken: string | undefined
   do {
-    const page = await call('DescribeActivations', () =>
+    const page = await callAws('DescribeActivations', () =>
       ssm.send(new DescribeActivationsCommand({ MaxResults: 50, NextToken })),
     )
     for (const a of page.ActivationList ?? [])
@@ -361,7 +257,7 @@ export async function removeActivation(
   try {
     await ssm.send(new DeleteActivationCommand({ ActivationId: id }))
   } catch (error) {
-    const code = codeOf(error)
+    const code = errorCode(error)
     if (code === 'InvalidActivationId' || code === 'InvalidActivation' || code === 'ValidationException')
       throw new CliError(`no activation ${id} in this account and region`, {
         hint: 'ssm-ssh activation ls lists them',
@@ -371,7 +267,7 @@ export async function removeActivation(
   }
   const { stored } = await readStored(ssm, parameterName)
   if (stored?.id !== id) return { clearedStored: false }
-  await call(`DeleteParameter ${parameterName}`, () =>
+  await callAws(`DeleteParameter ${parameterName}`, () =>
     ssm.send(new DeleteParameterCommand({ Name: parameterName })),
   )
   return { clearedStored: true }
