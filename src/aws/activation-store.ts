@@ -185,11 +185,18 @@ export async function ensureActivation(
         }),
       ),
     )
-    const created: StoredActivation = {
-      id: made.ActivationId ?? '',
-      code: made.ActivationCode ?? '',
-      expires: expirationDate.toISOString(),
-    }
+    // what the service answered is untrusted: store and print only an id and code of the right shape
+    const created = parseStoredActivation(
+      JSON.stringify({
+        id: made.ActivationId,
+        code: made.ActivationCode,
+        expires: expirationDate.toISOString(),
+      }),
+    )
+    if (!created)
+      throw new CliError('CreateActivation answered without a well-formed activation id and code', {
+        hint: 'check the endpoint (--endpoint-url, AWS_ENDPOINT_URL) is Systems Manager',
+      })
     await callAws(`PutParameter ${name}`, () =>
       ssm.send(
         new PutParameterCommand({

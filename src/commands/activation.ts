@@ -197,7 +197,7 @@ export const activation: Command<ActivationOptions> = {
       const table = [
         ['ID', 'NAME', 'ROLE', 'USED', 'EXPIRES', 'STATE'],
         ...rows.map((r) => [
-          r.activationId,
+          safeLabel(r.activationId),
           safeLabel(r.defaultInstanceName ?? ''),
           safeLabel(r.iamRole),
           `${r.registrationsCount}/${r.registrationLimit}`,
