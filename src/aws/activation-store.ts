@@ -128,6 +128,19 @@ async function judgeStored(
   return { ...(stored ? { stored } : {}), verdict: judgeActivation(stored, listed, rules) }
 }
 
+/** What ensure would do now (--dry-run): the stored activation's id and whether it is still valid. */
+export async function inspectActivation(
+  clients: AwsClients,
+  options: { role: string; parameterName?: string; now?: Date },
+): Promise<{ storedId?: string; verdict: Verdict }> {
+  const ssm = await clients.ssm()
+  const { stored, verdict } = await judgeStored(ssm, options.parameterName ?? DEFAULT_PARAMETER, {
+    now: options.now ?? new Date(),
+    role: options.role,
+  })
+  return { ...(stored ? { storedId: stored.id } : {}), verdict }
+}
+
 /**
  * The activation a Pi can register with now: the stored one while it is valid, else a new one
  * (stored before the lock is released). Returns the code: callers must not log it.

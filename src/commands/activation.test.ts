@@ -37,6 +37,8 @@ describe('activation parse', () => {
       { limit: 5, days: 1, tags: { site: 'home', k: 'a=b' }, namePrefix: 'pi', json: true },
     ],
     [['ensure', '--role', 'r', '--parameter', '/fleet/act'], { parameterName: '/fleet/act' }],
+    [['ensure', '--role', 'r', '--dry-run'], { action: 'ensure', dryRun: true }],
+    [['rm', '0f1e2d3c-4b5a-4968-8776-655443322110', '--dry-run'], { action: 'rm', dryRun: true }],
     [['ls'], { action: 'ls', json: false }],
     [['ls', '--json'], { action: 'ls', json: true }],
     [
@@ -69,6 +71,7 @@ describe('activation parse', () => {
     [['rm'], /activation rm takes one activation id/],
     [['rm', 'not-an-id'], /not-an-id is not an activation id/],
     [['ls', '--bogus'], /Unknown option '--bogus'/],
+    [['ls', '--dry-run'], /activation ls changes nothing/],
   ])('%j is refused', (argv, message) => {
     let error: unknown
     try {

@@ -16,9 +16,10 @@ export type ActivationOptions =
       namePrefix?: string
       parameterName: string
       json: boolean
+      dryRun: boolean
     }
   | { action: 'ls'; parameterName: string; json: boolean }
-  | { action: 'rm'; id: string; parameterName: string; json: boolean }
+  | { action: 'rm'; id: string; parameterName: string; dryRun: boolean }
 
 const usage = [
   'ssm-ssh activation ensure --role ROLE [--limit 10] [--days 30] [--tag K=V]… [--name-prefix P]',
@@ -47,6 +48,7 @@ function parseFlags(args: string[]) {
         'name-prefix': { type: 'string' },
         parameter: { type: 'string' },
         json: { type: 'boolean' },
+        'dry-run': { type: 'boolean' },
       },
     })
   } catch (error) {
@@ -79,6 +81,9 @@ export function parse(argv: string[]): ActivationOptions {
       hint: 'letters, digits, . - _ and / between levels, not starting with aws or ssm: e.g. /fleet/activation',
     })
   const json = values.json ?? false
+  const dryRun = values['dry-run'] ?? false
+  if (dryRun && action === 'ls')
+    throw new UsageError('activation ls changes nothing: --dry-run has no use there')
   const ensureOnly = (['role', 'limit', 'days', 'tag', 'name-prefix'] as const).filter(
     (f) => values[f] !== undefined,
   )
@@ -116,6 +121,7 @@ export function parse(argv: string[]): ActivationOptions {
       ...(prefix !== undefined ? { namePrefix: prefix } : {}),
       parameterName,
       json,
+      dryRun,
     }
   }
   if (action === 'ls') {
@@ -130,7 +136,7 @@ export function parse(argv: string[]): ActivationOptions {
       })
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id))
       throw new UsageError(`${id} is not an activation id`, { hint: 'ssm-ssh activation ls lists them' })
-    return { action, id, parameterName, json }
+    return { action, id, parameterName, dryRun }
   }
   throw new UsageError(action ? `activation has no subcommand ${action}` : 'activation needs a subcommand', {
     hint: 'ssm-ssh activation ensure|ls|rm',
@@ -152,6 +158,20 @@ export const activation: Command<ActivationOptions> = {
     const store = await import('../aws/activation-store.ts')
     const { safeLabel } = await import('../support/terminal-text.ts')
     const clients = clientsFor(ctx)
+    if (options.action === 'ensure' && options.dryRun) {
+      const { VERDICT_TEXT } = await import('../domain/activation.ts')
+      const { storedId, verdict } = await store.inspectActivation(clients, {
+        role: options.role,
+        parameterName: options.parameterName,
+        now: ctx.now(),
+      })
+      ctx.io.stdout.write(
+        verdict.valid
+          ? `would reuse activation ${storedId}\n`
+          : `would create an activation (${VERDICT_TEXT[verdict.reason]}) and store it in ${options.parameterName}\n`,
+      )
+      return 0
+    }
     if (options.action === 'ensure') {
       const result = await store.ensureActivation(clients, {
         role: options.role,
@@ -216,6 +236,10 @@ export const activation: Command<ActivationOptions> = {
       ]
       const widths = columnWidths(table)
       ctx.io.stdout.write(`${table.map((row) => formatRow(row, widths)).join('\n')}\n`)
+      return 0
+    }
+    if (options.dryRun) {
+      ctx.io.stdout.write(`would delete activation ${options.id}\n`)
       return 0
     }
     const { clearedStored } = await store.removeActivation(clients, options.id, options.parameterName)

@@ -81,13 +81,24 @@ describe('ssm-ssh activation', () => {
     const again = await cmd(['ensure', '--role', 'SSMServiceRole'])
     expect(again.exitCode).toBe(0)
     expect(again.stdout).toContain(`reusing activation ${first.activationId}`)
+    expect((await cmd(['ensure', '--role', 'SSMServiceRole', '--dry-run'])).stdout).toBe(
+      `would reuse activation ${first.activationId}`,
+    )
+    expect((await cmd(['rm', first.activationId, '--dry-run'])).stdout).toBe(
+      `would delete activation ${first.activationId}`,
+    )
+    expect(w.box.state.activations.has(first.activationId)).toBe(true)
     const rm = await cmd(['rm', first.activationId])
     expect(rm.exitCode, rm.stderr).toBe(0)
     expect(w.box.state.activations.has(first.activationId)).toBe(false)
     // deleted behind our back: the pointer still names it
     const second = await ensureJson()
     w.box.state.activations.delete(second.activationId)
-    const third = await cmd(['ensure', '--role', 'SSMServiceRole', '-v'])
+    const dry = await cmd(['ensure', '--role', 'SSMServiceRole', '--dry-run'])
+    expect(dry.stdout).toBe(
+      `would create an activation (the stored activation was deleted) and store it in ${PARAM}`,
+    )
+    const third = await cmd(['ensure', '--role', 'SSMServiceRole', '--debug'])
     expect(third.exitCode, third.stderr).toBe(0)
     expect(third.stdout).toMatch(
       new RegExp(
