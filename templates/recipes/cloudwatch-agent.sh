@@ -14,11 +14,17 @@
 # link) owned by root and writable by nobody else; a link at the file itself is refused, never
 # followed; the new text goes to a mktemp file in the same directory, root-owned 0644, and is renamed
 # over the old one (rename replaces a link rather than writing through it). A second run changes no
-# byte. SSM_SSH_RECIPE_ROOT (unset on hosts) roots every path it touches, for the tests.
+# byte. SSM_SSH_RECIPE_ROOT (unset on hosts) roots every path it touches, for the tests; a simulated
+# host of the sandbox (SSM_SSH_SANDBOX_HOME set) is a directory of the machine running the sandbox,
+# so its / is a directory in its home, never the machine's own /opt.
 set -eu
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 umask 022
 root=${SSM_SSH_RECIPE_ROOT:-}
+if [ -z "$root" ] && [ -n "${SSM_SSH_SANDBOX_HOME:-}" ]; then
+  root=$SSM_SSH_SANDBOX_HOME/sysroot
+  mkdir -p -m 755 -- "$root"
+fi
 agent_config=/etc/amazon/ssm/amazon-ssm-agent.json
 credentials_file=/root/.aws/credentials
 cw_home=/opt/aws/amazon-cloudwatch-agent
