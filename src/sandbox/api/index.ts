@@ -31,6 +31,7 @@ import {
   getParameter,
   getParameterHistory,
   getParameters,
+  labelParameterVersion,
   putParameter,
 } from './ssm-parameters.ts'
 import { describeSessions, resumeSession, startSession, terminateSession } from './ssm-sessions.ts'
@@ -96,6 +97,7 @@ const ssmOperations: Record<string, JsonOperation> = {
   GetParameterHistory: (s, b) => getParameterHistory(s, b),
   DeleteParameter: (s, b) => deleteParameter(s, b),
   DescribeParameters: (s, b) => describeParameters(s, b),
+  LabelParameterVersion: (s, b) => labelParameterVersion(s, b),
   // the agent's own calls
   UpdateInstanceInformation: (s, b, c) =>
     updateInstanceInformation(s, b, (id) => c.options.agents?.onPing(id)),

@@ -6,6 +6,7 @@ import {
   GetParameterCommand,
   GetParameterHistoryCommand,
   GetParametersCommand,
+  LabelParameterVersionCommand,
   ListTagsForResourceCommand,
   PutParameterCommand,
   SSMClient,
@@ -152,6 +153,30 @@ describe('Parameter Store with the real AWS SDK', () => {
     expect((await fails(ssm.send(new GetParameterCommand({ Name: '/many:5' })))).name).toBe(
       'ParameterVersionNotFound',
     )
+    // a label on the oldest version stops the 101st write, and the parameter stays as it was
+    const labelled = await ssm.send(
+      new LabelParameterVersionCommand({
+        Name: '/many',
+        ParameterVersion: 6,
+        Labels: ['keep', 'ssm-no', '9no'],
+      }),
+    )
+    expect(labelled).toMatchObject({ ParameterVersion: 6, InvalidLabels: ['ssm-no', '9no'] })
+    const refused = await fails(
+      ssm.send(new PutParameterCommand({ Name: '/many', Value: 'v106', Overwrite: true })),
+    )
+    expect(refused.name).toBe('ParameterMaxVersionLimitExceeded')
+    expect(refused.message).toContain(
+      "Version 6, the oldest version, can't be deleted because it has a label",
+    )
+    expect((await ssm.send(new GetParameterCommand({ Name: '/many' }))).Parameter?.Version).toBe(105)
+    // moving the label to the newest version lets the write through, dropping version 6
+    await ssm.send(new LabelParameterVersionCommand({ Name: '/many', Labels: ['keep'] }))
+    expect(
+      (await ssm.send(new PutParameterCommand({ Name: '/many', Value: 'v106', Overwrite: true }))).Version,
+    ).toBe(106)
+    const history = await ssm.send(new GetParameterHistoryCommand({ Name: '/many', MaxResults: 1 }))
+    expect(history.Parameters?.[0]?.Version).toBe(7)
   })
 
   it('gets several, deletes, and answers ParameterNotFound', async () => {

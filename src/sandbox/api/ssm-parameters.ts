@@ -135,6 +135,13 @@ export function putParameter(state: SandboxState, body: Body, caller: Principal)
       'ParameterAlreadyExists',
       'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.',
     )
+  // checked before anything changes: a refused put leaves the parameter as it was
+  const oldest = existing && existing.versions.length >= MAX_VERSIONS ? existing.versions[0] : undefined
+  if (oldest && oldest.labels.length > 0)
+    throw storeError(
+      'ParameterMaxVersionLimitExceeded',
+      `You attempted to create a new version of ${name} by calling the PutParameter API with the overwrite flag. Version ${oldest.version}, the oldest version, can't be deleted because it has a label associated with it. Move the label to another version of the parameter, and try again.`,
+    )
   const type = (body.Type as SimParameter['type'] | undefined) ?? existing?.type
   // [U] wording
   if (!type) throw validation('A parameter type is required when you create a parameter.')
@@ -183,15 +190,7 @@ export function putParameter(state: SandboxState, body: Body, caller: Principal)
     lastModifiedUser: caller.arn,
     labels: [],
   }
-  if (parameter.versions.length >= MAX_VERSIONS) {
-    const oldest = parameter.versions[0] as SimParameterVersion
-    if (oldest.labels.length > 0)
-      throw storeError(
-        'ParameterMaxVersionLimitExceeded',
-        `You attempted to create a new version of ${name} by calling the PutParameter API with the overwrite flag. Version ${oldest.version}, the oldest version, can't be deleted because it has a label associated with it. Move the label to another version of the parameter, and try again.`,
-      )
-    parameter.versions.shift()
-  }
+  if (parameter.versions.length >= MAX_VERSIONS) parameter.versions.shift()
   parameter.versions.push(version)
   state.parameters.set(name, parameter)
   return { Version: version.version, Tier: parameter.tier }
@@ -316,4 +315,34 @@ export function describeParameters(state: SandboxState, body: Body) {
     }),
     ...(nextToken ? { NextToken: nextToken } : {}),
   }
+}
+
+/**
+ * LabelParameterVersion: labels move to the version named (the current one by default); a label
+ * that breaks the rules (starts with aws/ssm or a digit, other characters than a-zA-Z0-9_.-) comes
+ * back in InvalidLabels. A labelled oldest version is what stops PutParameter at 100 versions.
+ */
+export function labelParameterVersion(state: SandboxState, body: Body) {
+  new Checker(body).required('Labels').length('Labels', 1, 10).done()
+  const name = checkName(body)
+  const p = state.parameters.get(name)
+  if (!p) throw storeError('ParameterNotFound')
+  const wanted = body.ParameterVersion === undefined ? current(p).version : Number(body.ParameterVersion)
+  const target = p.versions.find((v) => v.version === wanted)
+  if (!target)
+    throw storeError(
+      'ParameterVersionNotFound',
+      `Systems Manager could not find version ${wanted} of ${name}. Verify the version and try again.`,
+    )
+  const labels = (body.Labels as unknown[]).map(String)
+  const invalid = labels.filter((l) => !/^[a-zA-Z_.-][a-zA-Z0-9_.-]{0,99}$/.test(l) || /^(aws|ssm)/i.test(l))
+  const valid = labels.filter((l) => !invalid.includes(l))
+  if (new Set([...target.labels, ...valid]).size > 10)
+    throw storeError(
+      'ParameterVersionLabelLimitExceeded',
+      'A parameter version can have a maximum of ten labels. Move one or more labels to another version and try again.',
+    )
+  for (const v of p.versions) v.labels = v.labels.filter((l) => !valid.includes(l))
+  target.labels = [...new Set([...target.labels, ...valid])]
+  return { InvalidLabels: invalid, ParameterVersion: target.version }
 }
