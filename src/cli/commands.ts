@@ -48,6 +48,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'print a least-privilege IAM policy for ssm-ssh users',
     load: async () => (await import('../commands/policy.ts')).policy,
   },
+  activation: {
+    summary: 'keep a hybrid activation for enrolling Pis valid; list or delete activations',
+    load: async () => (await import('../commands/activation.ts')).activation,
+  },
   whoami: {
     summary: 'show the AWS caller, credential source, region, endpoint and proxy in use',
     load: async () => (await import('../commands/whoami.ts')).whoami,

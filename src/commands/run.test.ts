@@ -40,6 +40,10 @@ describe('run parse', () => {
       ['x', '--json', '--document', 'AWS-RunPowerShellScript', '--', 'Get-Date'],
       { json: true, document: 'AWS-RunPowerShellScript' },
     ],
+    [
+      ['tag:site=home', '--recipe', 'cloudwatch-agent'],
+      { recipe: 'cloudwatch-agent', command: '', via: 'run-command' },
+    ],
   ])('%j', (argv, expected) => {
     expect(parse(argv)).toMatchObject(expected)
   })
@@ -62,6 +66,10 @@ describe('run parse', () => {
       /--user root; reboot is not a valid login name/,
     ],
     [['x', '--bogus', '--', 'true'], /Unknown option '--bogus'/],
+    [['x', '--recipe', 'cloudwatch-agent', '--', 'true'], /--recipe and -- COMMAND cannot be used together/],
+    [['x', '--recipe', 'nope'], /there is no recipe nope/],
+    [['x', '--recipe', 'cloudwatch-agent', '--via', 'ssh'], /--recipe runs as root through Run Command/],
+    [['x', '--recipe', 'cloudwatch-agent', '--document', 'D'], /--recipe runs with AWS-RunShellScript/],
   ])('%j is refused', (argv, message) => {
     let error: unknown
     try {

@@ -5,14 +5,17 @@ import type { Command } from '../cli/command.ts'
 import { type Filter, parseFilter } from '../domain/filter.ts'
 import { parseDuration } from '../domain/run/duration.ts'
 import { MAX_CONCURRENCY, MAX_ERRORS } from '../domain/run/limits.ts'
+import { RECIPES, recipeNames } from '../domain/run/recipes.ts'
 import { UsageError } from '../support/errors.ts'
 
 export interface RunOptions {
   targets: string[]
   filters: Filter[]
   pick: boolean
-  /** the command words after --, joined with spaces as ssh joins them */
+  /** the command words after --, joined with spaces as ssh joins them; a recipe's script once run() loaded it */
   command: string
+  /** --recipe NAME: a script from templates/recipes/ instead of command words (Run Command only) */
+  recipe?: string
   via: 'run-command' | 'ssh'
   document?: string
   /** executionTimeout (Run Command) or how long an ssh may take, in seconds */
@@ -37,6 +40,7 @@ export interface RunOptions {
 
 const usage = [
   'ssm-ssh run TARGET… [--filter EXPR]… [--pick] [--json] [--refresh] -- COMMAND…',
+  `ssm-ssh run TARGET… --recipe NAME [flags as above]    recipes: ${recipeNames().join(', ')} (as root, idempotent)`,
   '  TARGET: an i-/mi- id, a Name, a ComputerName, an IP or tag:K=V; --filter as in ls',
   '  Run Command (default): [--document NAME] [--timeout 10m] [--delivery-timeout 5m]',
   '    [--max-concurrency 50|N%] [--max-errors 100%|N] [--comment TEXT] [--working-dir DIR]',
@@ -65,6 +69,7 @@ function parseRunArgs(args: string[]) {
         pick: { type: 'boolean' },
         json: { type: 'boolean' },
         refresh: { type: 'boolean' },
+        recipe: { type: 'string' },
         document: { type: 'string' },
         timeout: { type: 'string' },
         'delivery-timeout': { type: 'string' },
@@ -93,7 +98,23 @@ export function parse(argv: string[]): RunOptions {
   const words = dashes >= 0 ? argv.slice(dashes + 1) : []
   const { values, positionals } = parseRunArgs(dashes >= 0 ? argv.slice(0, dashes) : argv)
   const command = words.join(' ')
-  if (command.trim() === '')
+  const recipe = values.recipe
+  if (recipe !== undefined) {
+    if (dashes >= 0)
+      throw new UsageError('--recipe and -- COMMAND cannot be used together: a recipe is the command', {
+        hint: 'drop one of them',
+      })
+    if (!Object.hasOwn(RECIPES, recipe))
+      throw new UsageError(`there is no recipe ${recipe}`, { hint: `recipes: ${recipeNames().join(', ')}` })
+    if (values.via === 'ssh')
+      throw new UsageError('--recipe runs as root through Run Command; --via ssh cannot carry it', {
+        hint: 'drop --via ssh',
+      })
+    if (values.document !== undefined)
+      throw new UsageError('--recipe runs with AWS-RunShellScript; --document cannot change that', {
+        hint: 'drop --document',
+      })
+  } else if (command.trim() === '')
     throw new UsageError('run needs a command after --', { hint: "ssm-ssh run tag:site=home -- 'uname -n'" })
   const filters = (values.filter ?? []).map(parseFilter)
   if (positionals.length === 0 && filters.length === 0 && !values.pick)
@@ -149,6 +170,7 @@ export function parse(argv: string[]): RunOptions {
     filters,
     pick: values.pick ?? false,
     command,
+    ...(recipe !== undefined ? { recipe } : {}),
     via,
     ...(values.document ? { document: values.document } : {}),
     timeoutSeconds,
@@ -179,10 +201,13 @@ export const run: Command<RunOptions> = {
     'ssm-ssh run --filter platform=raspbian --max-concurrency 10% --max-errors 2 -- sudo apt-get -y upgrade',
     "ssm-ssh run pi-kitchen pi-garage --json -- 'df -h /' | jq .stdout",
     'ssm-ssh run --pick --via ssh -l pi -- uptime',
+    'ssm-ssh run tag:site=home --recipe cloudwatch-agent',
   ],
   parse,
   async run(options, ctx) {
     const { runOnTargets } = await import('./run/run-on-targets.ts')
-    return runOnTargets(options, ctx)
+    if (options.recipe === undefined) return runOnTargets(options, ctx)
+    const { recipeScript } = await import('./run/recipe-script.ts')
+    return runOnTargets({ ...options, command: await recipeScript(options.recipe) }, ctx)
   },
 }

@@ -197,7 +197,19 @@ export interface SimActivation {
   tags: Map<string, string>
 }
 
-/** A Parameter Store parameter, with every version it had (GetParameterHistory). */
+/** One version of a parameter (PutParameter numbers them from 1, per name). */
+export interface SimParameterVersion {
+  version: number
+  value: string
+  /** a SecureString version as GetParameter shows it without WithDecryption (base64, like a KMS blob) */
+  ciphertext?: string
+  description?: string
+  lastModifiedDate: Date
+  lastModifiedUser: string
+  labels: string[]
+}
+
+/** A Parameter Store parameter, with the versions it keeps (GetParameterHistory). */
 export interface SimParameter {
   name: string
   type: 'String' | 'StringList' | 'SecureString'
@@ -206,8 +218,8 @@ export interface SimParameter {
   description?: string
   tier: 'Standard' | 'Advanced'
   dataType: string
-  /** versions[0] is version 1; the last is current */
-  versions: Array<{ value: string; lastModifiedDate: Date; lastModifiedUser: string }>
+  /** oldest first, the last is current; at most 100 are kept, so numbers need not start at 1 */
+  versions: SimParameterVersion[]
   tags: Map<string, string>
 }
 

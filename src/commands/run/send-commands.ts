@@ -13,7 +13,10 @@ import type { Running } from './command-poll.ts'
 /** Who ran what, for the audit trail (Comment holds 100 characters). */
 function defaultComment(options: RunOptions, ctx: Context): string {
   const who = ctx.env.USER ?? ctx.env.LOGNAME ?? 'someone'
-  return `ssm-ssh run by ${who}: ${options.command}`.slice(0, 100)
+  return `ssm-ssh run by ${who}: ${options.recipe ? `recipe ${options.recipe}` : options.command}`.slice(
+    0,
+    100,
+  )
 }
 
 export async function sendAll(

@@ -12,6 +12,7 @@ import { ApiError, type Protocol, xmlEscape } from './errors.ts'
 import { handleIam, iamErrorXml } from './iam.ts'
 import { handleRoleCredentials } from './instance-role.ts'
 import { verifySignature } from './sigv4.ts'
+import { createActivation, deleteActivation, describeActivations } from './ssm-activations.ts'
 import { getMessages, listInstanceAssociations, updateInstanceInformation } from './ssm-agent.ts'
 import {
   cancelCommand,
@@ -26,6 +27,15 @@ import {
   describeInstanceProperties,
   getConnectionStatus,
 } from './ssm-instances.ts'
+import {
+  deleteParameter,
+  describeParameters,
+  getParameter,
+  getParameterHistory,
+  getParameters,
+  labelParameterVersion,
+  putParameter,
+} from './ssm-parameters.ts'
 import { describeSessions, resumeSession, startSession, terminateSession } from './ssm-sessions.ts'
 import { addTagsToResource, listTagsForResource } from './ssm-tags.ts'
 import { getCallerIdentityXml, stsErrorXml } from './sts.ts'
@@ -80,6 +90,16 @@ const ssmOperations: Record<string, JsonOperation> = {
   ListCommandInvocations: (s, b) => listCommandInvocations(s, b),
   ListCommands: (s, b) => listCommands(s, b),
   CancelCommand: (s, b) => cancelCommand(s, b),
+  CreateActivation: (s, b) => createActivation(s, b),
+  DescribeActivations: (s, b) => describeActivations(s, b),
+  DeleteActivation: (s, b) => deleteActivation(s, b),
+  PutParameter: (s, b, c) => putParameter(s, b, c.caller.principal),
+  GetParameter: (s, b) => getParameter(s, b),
+  GetParameters: (s, b) => getParameters(s, b),
+  GetParameterHistory: (s, b) => getParameterHistory(s, b),
+  DeleteParameter: (s, b) => deleteParameter(s, b),
+  DescribeParameters: (s, b) => describeParameters(s, b),
+  LabelParameterVersion: (s, b) => labelParameterVersion(s, b),
   // the agent's own calls
   UpdateInstanceInformation: (s, b, c) =>
     updateInstanceInformation(s, b, (id) => c.options.agents?.onPing(id)),

@@ -1,6 +1,8 @@
-// SSM tags on hybrid nodes: ListTagsForResource / AddTagsToResource — aws-api-notes.md §2.10.
+// SSM tags on hybrid nodes and parameters: ListTagsForResource / AddTagsToResource — aws-api-notes.md §2.10.
 import type { SandboxState, SimInstance } from '../model.ts'
 import { awsError } from './errors.ts'
+import { checkParameterName } from './ssm-parameters.ts'
+import { tagMap } from './tag-list.ts'
 import { type Body, Checker } from './validate.ts'
 
 const resourceTypes = [
@@ -15,17 +17,24 @@ const resourceTypes = [
   'Association',
   'CloudConnector',
 ]
-const TAG_TEXT = /^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$/u
 const MAX_TAGS = 50
 
-function managedInstance(state: SandboxState, body: Body): SimInstance {
+/** The tagged resource: a hybrid node (ManagedInstance) or a Parameter Store parameter (by name). */
+function taggedResource(state: SandboxState, body: Body): { tags: Map<string, string> } {
   new Checker(body)
     .required('ResourceType')
     .required('ResourceId')
     .oneOf('ResourceType', resourceTypes)
     .done()
+  if (body.ResourceType === 'Parameter') {
+    const name = String(body.ResourceId)
+    checkParameterName(name)
+    const parameter = state.parameters.get(name)
+    if (!parameter) throw awsError('InvalidResourceId')
+    return parameter
+  }
   if (body.ResourceType !== 'ManagedInstance') throw awsError('InvalidResourceType')
-  const instance = state.instances.get(body.ResourceId as string)
+  const instance: SimInstance | undefined = state.instances.get(body.ResourceId as string)
   // ManagedInstance is for hybrid nodes only; EC2 instances carry EC2 tags (§2.10)
   if (!instance) throw awsError('InvalidResourceId')
   if (instance.kind !== 'hybrid') throw awsError('InvalidResourceType')
@@ -33,28 +42,15 @@ function managedInstance(state: SandboxState, body: Body): SimInstance {
 }
 
 export function listTagsForResource(state: SandboxState, body: Body) {
-  const instance = managedInstance(state, body)
-  return { TagList: [...instance.tags].map(([Key, Value]) => ({ Key, Value })) }
+  const resource = taggedResource(state, body)
+  return { TagList: [...resource.tags].map(([Key, Value]) => ({ Key, Value })) }
 }
 
 export function addTagsToResource(state: SandboxState, body: Body) {
-  new Checker(body).required('Tags').length('Tags', 0, 1000).done()
-  const instance = managedInstance(state, body)
-  const tags = body.Tags as Array<{ Key?: string; Value?: string }>
-  tags.forEach((t, index) => {
-    const c = new Checker(t as Body)
-    c.required('Key')
-      .required('Value')
-      .length('Key', 1, 128)
-      .length('Value', 0, 256)
-      .pattern('Key', TAG_TEXT)
-      .pattern('Value', TAG_TEXT)
-    void index
-    c.done()
-  })
-  const merged = new Map(instance.tags)
-  for (const t of tags) merged.set(t.Key as string, t.Value as string)
+  new Checker(body).required('Tags').done()
+  const resource = taggedResource(state, body)
+  const merged = tagMap(body.Tags, new Map(resource.tags))
   if (merged.size > MAX_TAGS) throw awsError('TooManyTagsError')
-  instance.tags = merged
+  resource.tags = merged
   return {}
 }
