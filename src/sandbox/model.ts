@@ -229,6 +229,8 @@ export interface SandboxState {
   activations: Map<string, SimActivation>
   /** Parameter Store, by name (issue 18) */
   parameters: Map<string, SimParameter>
+  /** the account's /ssm/managed-instance/activation-tier service setting (api/ssm-settings.ts) */
+  activationTier: { value: string; customized: boolean; modifiedAt: Date; modifiedBy: string }
   requests: RecordedRequest[]
   now(): Date
 }

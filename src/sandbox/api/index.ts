@@ -25,6 +25,7 @@ import {
   getConnectionStatus,
 } from './ssm-instances.ts'
 import { describeSessions, resumeSession, startSession, terminateSession } from './ssm-sessions.ts'
+import { getServiceSetting, resetServiceSetting, updateServiceSetting } from './ssm-settings.ts'
 import { addTagsToResource, listTagsForResource } from './ssm-tags.ts'
 import { getCallerIdentityXml, stsErrorXml } from './sts.ts'
 import { getResources } from './tagging.ts'
@@ -78,6 +79,9 @@ const ssmOperations: Record<string, JsonOperation> = {
   ListCommandInvocations: (s, b) => listCommandInvocations(s, b),
   ListCommands: (s, b) => listCommands(s, b),
   CancelCommand: (s, b) => cancelCommand(s, b),
+  GetServiceSetting: (s, b) => getServiceSetting(s, b),
+  UpdateServiceSetting: (s, b, c) => updateServiceSetting(s, b, c.caller.principal.arn),
+  ResetServiceSetting: (s, b) => resetServiceSetting(s, b),
   // the agent's own calls
   UpdateInstanceInformation: (s, b, c) =>
     updateInstanceInformation(s, b, (id) => c.options.agents?.onPing(id)),
