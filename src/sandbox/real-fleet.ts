@@ -155,6 +155,9 @@ export async function startRealFleet(
         ownAddress: `192.168.1.${201 + n}`,
       })
       clones.set(clone.name, real)
+      // a copied card carries the original's host key: the copy's sshd takes it (SIGHUP re-reads it)
+      const original = instances.get(of.id)
+      if (original) await copyHostKey(original, real)
       // Online again once the copy has reported itself (its ComputerName) and holds the channel
       await withTimeout(
         waitFor(() => of.computerName === clone.name && hub.isConnected(of.id)),
@@ -168,6 +171,19 @@ export async function startRealFleet(
     throw error
   }
   return { instances, clones, close }
+}
+
+const HOST_KEY = '/etc/ssh/ssh_host_ed25519_key'
+
+async function copyHostKey(from: RealInstance, to: RealInstance): Promise<void> {
+  for (const file of [HOST_KEY, `${HOST_KEY}.pub`]) {
+    const read = await from.exec(['cat', file])
+    if (read.exitCode !== 0) throw new Error(`cannot read ${file} of ${from.id}: ${read.stderr}`)
+    const write = await to.exec(['/bin/sh', '-c', `cat >${file}`], { input: read.stdout })
+    if (write.exitCode !== 0) throw new Error(`cannot write ${file} of the clone: ${write.stderr}`)
+  }
+  const hup = await to.exec(['/bin/sh', '-c', 'pkill -HUP -x sshd'])
+  if (hup.exitCode !== 0) throw new Error(`the clone's sshd did not take the copied host key: ${hup.stderr}`)
 }
 
 /** Polls until ready() or the timeout (withTimeout says why it failed). */

@@ -2,6 +2,7 @@
 // with one mi- id. The service hands the control channel to whichever agent connected last, and each
 // reports its own ComputerName and IP address when it pings. `ls` sees the id's sightings alternate;
 // `doctor` sees that too, and that the machine answering Run Command is not the one last heard.
+// ssh by hand just works, on whichever machine holds the channel at that moment (the same host key).
 import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { execa } from 'execa'
 import { afterAll, beforeAll, expect, it } from 'vitest'
@@ -24,7 +25,7 @@ describeReal('a cloned SD card: two real agents with one mi- id', () => {
     const instance = w.box.state.instances.get(id)
     if (!instance?.roleToken) throw new Error('no role token')
     const stop =
-      'pid=$(cat /run/ssm-ssh/agent.pid) && kill -CONT "$pid"; kill -TERM "$pid" && ' +
+      'pid=$(cat /run/ssm-ssh/agent.pid) && kill -CONT "$pid"; kill -CONT $(pidof ssm-agent-worker); kill -TERM "$pid" && ' +
       'for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.1; done; exit 1'
     expect((await machine.exec(['/bin/sh', '-c', stop])).exitCode).toBe(0)
     instance.computerName = 'before the reboot'
@@ -96,6 +97,22 @@ describeReal('a cloned SD card: two real agents with one mi- id', () => {
     expect(instance?.ipAddress).toBe('192.168.1.201')
   })
 
+  it('ssh by hand works and lands on either machine: a copied card has the same host key, so ssh cannot tell', async () => {
+    const seen = new Set<string>()
+    for (let n = 0; n < 6; n++) {
+      const r = await w.ssh('pi@pi-kitchen', 'hostname')
+      expect(r.exitCode, r.stderr).toBe(0)
+      seen.add(r.stdout.toString().trim())
+    }
+    expect([...seen].every((h) => h === 'pi-kitchen' || h === COPY)).toBe(true)
+    const keys = await Promise.all(
+      [original, copy].map(
+        async (m) => (await m.exec(['cat', '/etc/ssh/ssh_host_ed25519_key.pub'])).stdout.split(' ')[1],
+      ),
+    )
+    expect(keys[0]).toBe(keys[1])
+  })
+
   it('ls: the id alternates between two machines as they reboot → marked, with reactivate as the fix', async () => {
     const first = JSON.parse(String((await ls(['--json'])).stdout)) as Array<{ id: string; clone: boolean }>
     expect(first.find((i) => i.id === id)?.clone).toBe(false)
@@ -116,10 +133,17 @@ describeReal('a cloned SD card: two real agents with one mi- id', () => {
   })
 
   it('doctor: the machine answering is not the one last heard → fail, reactivate', async () => {
-    // the copy's agent frozen (a hung card, say): the original takes the channel back and keeps it
-    expect((await copy.exec(['/bin/sh', '-c', 'kill -STOP "$(cat /run/ssm-ssh/agent.pid)"'])).exitCode).toBe(
-      0,
-    )
+    // the copy's agent frozen (a hung card, say), its worker too (it holds the control channel): the
+    // original takes the channel back and keeps it
+    expect(
+      (
+        await copy.exec([
+          '/bin/sh',
+          '-c',
+          'kill -STOP "$(cat /run/ssm-ssh/agent.pid)" && kill -STOP $(pidof ssm-agent-worker)',
+        ])
+      ).exitCode,
+    ).toBe(0)
     const deadline = Date.now() + 60_000
     while ((await answering()) !== 'pi-kitchen' && Date.now() < deadline) {}
     const r = await runDoctor(w, ['pi-kitchen'])

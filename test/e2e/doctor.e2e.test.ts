@@ -196,6 +196,42 @@ describeReal('doctor on a real instance (amazon-ssm-agent) and simulated ones', 
     expect(r.exitCode).toBe(11)
   })
 
+  it('a host key other than the one push-key pinned: fail, naming both fixes', async () => {
+    const pushed = await execa(
+      process.execPath,
+      [cli, 'push-key', 'pi-kitchen', '--key', `${w.key.path}.pub`],
+      {
+        env: w.env,
+        extendEnv: false,
+        reject: false,
+      },
+    )
+    expect(pushed.exitCode, pushed.stderr).toBe(0)
+    const pinned = await runDoctor(w, ['pi-kitchen'])
+    expect(pinned.findings.find((f) => f.check === 'host key')).toMatchObject({
+      level: 'ok',
+      why: 'the host keys match the pinned ones',
+    })
+    // the card went into another Pi, or the host was reinstalled: a new host key
+    const regenerated = await pi.asRoot(
+      "rm -f /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_ed25519_key.pub && ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key",
+    )
+    expect(regenerated.exitCode, regenerated.stderr).toBe(0)
+    const r = await runDoctor(w, ['pi-kitchen'])
+    expect(problems(withoutIamGap(r.findings))).toEqual([
+      expect.objectContaining({
+        check: 'host key',
+        level: 'fail',
+        why: `the ssh-ed25519 host key differs from the one pinned: another machine answers as ${pi.id} (a clone), or the host was reinstalled`,
+        fix: expect.stringMatching(
+          new RegExp(
+            `^ssm-ssh reactivate pi-kitchen .*; if reinstalled: ssh-keygen -R ${pi.id} -f \\S+/\\.ssh/ssm-ssh/known_hosts$`,
+          ),
+        ),
+      }),
+    ])
+  })
+
   // A simulated host's scripts run in this machine's userland (sandbox/hosts/run-script.ts): its
   // hostname, sshd and sudoers are this machine's, so only the service's side is asserted for them.
   it('two ids with one ComputerName (re-activated copies of one card): a clone warning on each', async () => {
