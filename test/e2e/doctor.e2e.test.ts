@@ -232,6 +232,26 @@ describeReal('doctor on a real instance (amazon-ssm-agent) and simulated ones', 
     ])
   })
 
+  it("keys in the agent's environment shadow the role too: fail, naming the variables, never their values", async () => {
+    const instance = w.box.state.instances.get(pi.id)
+    const before = instance?.lastPingDateTime
+    // the helper starts the agent again with the caller's key pair in its environment (as a unit file's
+    // Environment= line would)
+    await pi.restartAgent?.()
+    const deadline = Date.now() + 60_000
+    while (instance?.lastPingDateTime === before && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100))
+    const r = await runDoctor(w, ['pi-kitchen'])
+    expect(r.findings.filter((f) => f.check === 'agent credentials')).toEqual([
+      expect.objectContaining({
+        level: 'fail',
+        why: "the agent's environment sets AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: they replace the instance's role",
+      }),
+    ])
+    expect(r.stdout).not.toContain(w.box.state.secretAccessKey)
+    expect(r.stdout).not.toContain(w.box.state.accessKeyId)
+  })
+
   // A simulated host's scripts run in this machine's userland (sandbox/hosts/run-script.ts): its
   // hostname, sshd and sudoers are this machine's, so only the service's side is asserted for them.
   it('two ids with one ComputerName (re-activated copies of one card): a clone warning on each', async () => {
