@@ -123,6 +123,11 @@ export const doctor: Command<DoctorOptions> = {
         )
       }
     }
+    // this machine first, then each target's findings together, in the order the targets were named
+    const order = [...names.keys()]
+    const rank = (f: Finding) =>
+      f.target === undefined ? -1 : names.has(f.target) ? order.indexOf(f.target) : order.length
+    findings.sort((a, b) => rank(a) - rank(b))
     const { exitCodeFor } = await import('../domain/doctor/finding.ts')
     const { printFindings } = await import('../ui/doctor-report.ts')
     printFindings(ctx.io.stdout, findings, { json: options.json, names })

@@ -105,7 +105,16 @@ export function cloneFindings(
       )
     }
   }
-  if (out.length === 0) out.push(ok('clone', 'one machine answers as this id', t))
+  if (out.length === 0)
+    out.push(
+      ok(
+        'clone',
+        answered
+          ? 'one machine answers as this id'
+          : 'no other id has its name; its sightings do not alternate',
+        t,
+      ),
+    )
   return out
 }
 

@@ -103,11 +103,12 @@ describe('doctor host report', () => {
       `ENDPOINT ${b64('Ssm')} ${b64('https://ssm.eu-west-1.amazonaws.com')}`,
       `ENDPOINT ${b64('Mgs')} ${b64('https://vpce-1.ssmmessages.eu-west-1.vpce.amazonaws.com')}`,
       `ENDPOINT ${b64('Mds')} ${b64('https://127.0.0.1:443')}`,
+      `ENDPOINT ${b64('Kms')} ${b64('https://127.0.0.1:443')}`,
       `ENDPOINT ${b64('S3')} ${b64('https://amazonaws.com.evil.example')}`,
       'END',
     ]
     expect(problems(lines).map((f) => f.why)).toEqual([
-      "the agent's Mds endpoint is https://127.0.0.1:443, not an AWS domain",
+      "the agent's Mds, Kms endpoints are https://127.0.0.1:443, not an AWS domain",
       "the agent's S3 endpoint is https://amazonaws.com.evil.example, not an AWS domain",
     ])
     expect(problems(lines, { ...options, expectedEndpoints: ['https://127.0.0.1:443/'] }).length).toBe(1)

@@ -214,18 +214,21 @@ export function hostFindings(report: HostReport, o: HostRuleOptions): Finding[] 
     out.push(ok('agent credentials', "nothing shadows the instance's role", t))
   // endpoints
   const expected = new Set(o.expectedEndpoints.map((e) => e.replace(/\/+$/, '')))
+  const odd = new Map<string, string[]>()
   for (const e of report.endpoints) {
     if (expected.has(e.url.replace(/\/+$/, ''))) continue
     const host = hostOf(e.url)
     if (host && AWS_HOST.test(host)) continue
+    odd.set(e.url, [...(odd.get(e.url) ?? []), e.section])
+  }
+  for (const [url, sections] of odd)
     out.push(
       warn(
         'agent endpoint',
-        `the agent's ${e.section} endpoint is ${e.url}, not an AWS domain`,
+        `the agent's ${sections.join(', ')} endpoint${sections.length > 1 ? 's are' : ' is'} ${url}, not an AWS domain`,
         'check /etc/amazon/ssm/amazon-ssm-agent.json on the host (a proxy or VPC endpoint is fine)',
         t,
       ),
     )
-  }
   return out
 }
