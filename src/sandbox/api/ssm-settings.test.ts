@@ -8,6 +8,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { noFaults } from '../faults.ts'
 import type { SandboxState } from '../model.ts'
+import { createState } from '../state.ts'
+import { getServiceSetting } from './ssm-settings.ts'
 import { serveApi, testCredentials, testState } from './test-server.ts'
 
 const TIER = '/ssm/managed-instance/activation-tier'
@@ -68,6 +70,26 @@ describe('GetServiceSetting / UpdateServiceSetting / ResetServiceSetting: the ac
     ).rejects.toMatchObject({ name: 'ValidationException' })
     await expect(ssm.send(new GetServiceSettingCommand({ SettingId: '' }))).rejects.toMatchObject({
       name: 'ValidationException',
+    })
+  })
+})
+
+describe('the sandbox option activationTier', () => {
+  it("standard: the account's setting as AWS has it before anyone changes it", () => {
+    const base = testState(1, 1)
+    const state = createState({
+      region: 'eu-west-1',
+      accountId: '123456789012',
+      accessKeyId: 'AKIASANDBOXTEST',
+      secretAccessKey: 'x',
+      stateDir: base.stateDir,
+      fleet: { instances: [], privateHosts: [] },
+      activationTier: 'standard',
+    })
+    expect(getServiceSetting(state, { SettingId: TIER }).ServiceSetting).toMatchObject({
+      SettingValue: 'standard',
+      Status: 'Default',
+      LastModifiedUser: 'System',
     })
   })
 })
