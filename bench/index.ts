@@ -1,3 +1,4 @@
+import { benchDoctor } from './doctor.bench.ts'
 import { benchForward } from './forward.bench.ts'
 import { benchInventory } from './inventory.bench.ts'
 import { benchProxy } from './proxy.bench.ts'
@@ -5,7 +6,7 @@ import { benchRun } from './run.bench.ts'
 import { benchSoak } from './soak.bench.ts'
 
 /** The suites to run: all of them, or those named (npm run bench -- setup throughput inventory forward run). */
-export const SUITES = ['setup', 'throughput', 'inventory', 'forward', 'run', 'soak'] as const
+export const SUITES = ['setup', 'throughput', 'inventory', 'forward', 'run', 'doctor', 'soak'] as const
 /** Minutes long: only when named. */
 const OPT_IN = new Set<string>(['soak'])
 
@@ -20,6 +21,7 @@ export async function runAll(names: string[]): Promise<void> {
   if (on('inventory')) await benchInventory()
   if (on('forward')) await benchForward()
   if (on('run')) await benchRun()
+  if (on('doctor')) await benchDoctor()
   if (on('soak'))
     await benchSoak(Number(process.env.SOAK_SEEDS ?? 20), Number(process.env.SOAK_MIB ?? 64) * 1024 * 1024)
 }

@@ -24,7 +24,7 @@ const FINISHED = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled'])
 const log = (s: string) => process.stdout.write(`${s}\n`)
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`
 
-function envFor(box: Sandbox, dir: string): NodeJS.ProcessEnv {
+export function envFor(box: Sandbox, dir: string): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: dir,

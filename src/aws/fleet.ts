@@ -1,5 +1,6 @@
 // One way for every command to get the fleet: the cache when fresh enough, else a listing that
 // refreshes the cache. Keyed by profile, region and endpoint, so a sandbox never mixes with AWS.
+import type { Sighting } from '../domain/doctor/clones.ts'
 import type { Instance } from '../domain/instance.ts'
 import type { Log } from '../support/log.ts'
 import type { AwsClients } from './clients.ts'
@@ -18,6 +19,8 @@ export interface Fleet {
   instances: Instance[]
   fromCache: boolean
   savedAt: Date
+  /** per id, the ComputerName/IP pairs listings saw it report (inventory-cache.ts) */
+  sightings: Map<string, Sighting[]>
 }
 
 async function pathFor(src: FleetSource): Promise<string> {
@@ -45,27 +48,33 @@ export async function getFleet(
       src.log.verbose(
         `fleet from cache (${cached.instances.length} instances, saved ${cached.savedAt.toISOString()})`,
       )
-      return { instances: cached.instances, fromCache: true, savedAt: cached.savedAt }
+      return {
+        instances: cached.instances,
+        fromCache: true,
+        savedAt: cached.savedAt,
+        sightings: cached.sightings,
+      }
     }
   }
-  const save = async (instances: Instance[], savedAt: Date) => {
+  const save = async (instances: Instance[], savedAt: Date): Promise<Map<string, Sighting[]>> => {
     try {
-      await writeInventoryCache(path, instances, savedAt)
+      return await writeInventoryCache(path, instances, savedAt)
     } catch (error) {
       src.log.verbose(`could not write the inventory cache: ${(error as Error).message}`)
+      return new Map()
     }
   }
   const wait = tags === 'wait'
   const instances = await loadInventory(src.clients, { ssmTags: wait, ec2Tags: wait })
   const savedAt = src.now()
-  await save(instances, savedAt)
+  const sightings = await save(instances, savedAt)
   if (!wait) {
     loadInventory(src.clients, { ssmTags: true }).then(
       (full) => save(full, src.now()),
       (error: Error) => src.log.verbose(`background tag refresh failed: ${error.message}`),
     )
   }
-  return { instances, fromCache: false, savedAt }
+  return { instances, fromCache: false, savedAt, sightings }
 }
 
 /** The cached fleet whatever its age, without listing (the shell completion); undefined if none. */

@@ -64,3 +64,37 @@ describe('the inventory cache is trusted only when it is ours (ids from it reach
     expect(resolvePaths({ HOME: '/home/u', XDG_CACHE_HOME: '/var/c' }).cacheDir).toBe('/var/c/ssm-ssh')
   })
 })
+
+describe('the inventory cache keeps what each id reported (a cloned id alternates)', () => {
+  it('appends a sighting when the ComputerName or IP changes, and keeps them across writes', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'ssm-ssh-cache-')), 'ssm-ssh')
+    const path = join(dir, 'inventory-default-eu-west-1.json')
+    const copy = { ...instance, computerName: 'pi-kitchen-copy', ipAddress: '192.168.1.201' }
+    await writeInventoryCache(path, [instance], new Date())
+    await writeInventoryCache(path, [instance], new Date())
+    await writeInventoryCache(path, [copy], new Date())
+    const sightings = await writeInventoryCache(path, [instance], new Date())
+    const expected = [
+      { computerName: 'pi-kitchen.local', ipAddress: '192.168.1.10' },
+      { computerName: 'pi-kitchen-copy', ipAddress: '192.168.1.201' },
+      { computerName: 'pi-kitchen.local', ipAddress: '192.168.1.10' },
+    ]
+    expect(sightings.get(instance.id)).toEqual(expected)
+    expect((await readInventoryCache(path))?.sightings.get(instance.id)).toEqual(expected)
+  })
+
+  it('drops sightings of malformed ids or shapes rather than trusting them', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'ssm-ssh-cache-')), 'ssm-ssh')
+    const path = join(dir, 'inventory-default-eu-west-1.json')
+    await writeInventoryCache(path, [instance], new Date())
+    const file = JSON.parse(readFileSync(path, 'utf8'))
+    file.sightings['-F evil'] = [{ computerName: 'x', ipAddress: 'y' }]
+    file.sightings[instance.id].push({ computerName: 1 })
+    writeFileSync(path, JSON.stringify(file), { mode: 0o600 })
+    const read = await readInventoryCache(path)
+    expect([...(read?.sightings.keys() ?? [])]).toEqual([instance.id])
+    expect(read?.sightings.get(instance.id)).toEqual([
+      { computerName: 'pi-kitchen.local', ipAddress: '192.168.1.10' },
+    ])
+  })
+})

@@ -3,6 +3,7 @@
 import { constants } from 'node:fs'
 import { open, stat } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
+import { addSighting, type Sighting } from '../domain/doctor/clones.ts'
 import type { Instance } from '../domain/instance.ts'
 import { INSTANCE_ID } from '../domain/resolve.ts'
 import { writeFileAtomic } from '../support/atomic-file.ts'
@@ -13,6 +14,8 @@ interface CacheFile {
   version: 1
   savedAt: string
   instances: Array<Omit<Instance, 'lastPing'> & { lastPing?: string }>
+  /** per id, the ComputerName/IP pairs it reported, oldest first: a cloned id alternates (clones.ts) */
+  sightings?: Record<string, Sighting[]>
 }
 
 export function cachePath(cacheDir: string, profile: string, region: string): string {
@@ -28,7 +31,7 @@ export function cachePath(cacheDir: string, profile: string, region: string): st
  */
 export async function readInventoryCache(
   path: string,
-): Promise<{ instances: Instance[]; savedAt: Date } | undefined> {
+): Promise<{ instances: Instance[]; savedAt: Date; sightings: Map<string, Sighting[]> } | undefined> {
   try {
     if (!trusted(await stat(dirname(path)))) return undefined
     const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW)
@@ -44,6 +47,7 @@ export async function readInventoryCache(
     if (file.version !== 1 || !Array.isArray(file.instances)) return undefined
     if (!file.instances.every(wellFormed)) return undefined
     return {
+      sightings: sightingsOf(file.sightings),
       savedAt: new Date(file.savedAt),
       instances: file.instances.map(
         (i) => ({ ...i, ...(i.lastPing ? { lastPing: new Date(i.lastPing) } : {}) }) as Instance,
@@ -74,14 +78,50 @@ function wellFormed(i: unknown): boolean {
   )
 }
 
-export async function writeInventoryCache(path: string, instances: Instance[], now: Date): Promise<void> {
+function sightingsOf(raw: unknown): Map<string, Sighting[]> {
+  const out = new Map<string, Sighting[]>()
+  if (typeof raw !== 'object' || raw === null) return out
+  for (const [id, list] of Object.entries(raw)) {
+    if (!INSTANCE_ID.test(id) || !Array.isArray(list)) continue
+    const good = list.filter(
+      (s): s is Sighting =>
+        typeof s === 'object' &&
+        s !== null &&
+        typeof s.computerName === 'string' &&
+        typeof s.ipAddress === 'string',
+    )
+    out.set(
+      id,
+      good.map((s) => ({ computerName: s.computerName, ipAddress: s.ipAddress })),
+    )
+  }
+  return out
+}
+
+/**
+ * Writes the listing and adds what each id reported to its sightings (kept from the file before);
+ * resolves with the sightings.
+ */
+export async function writeInventoryCache(
+  path: string,
+  instances: Instance[],
+  now: Date,
+): Promise<Map<string, Sighting[]>> {
+  const sightings = (await readInventoryCache(path))?.sightings ?? new Map<string, Sighting[]>()
+  for (const i of instances) {
+    if (!i.computerName && !i.ipAddress) continue
+    const seen = { computerName: i.computerName, ipAddress: i.ipAddress }
+    sightings.set(i.id, addSighting(sightings.get(i.id) ?? [], seen))
+  }
   const file: CacheFile = {
     version: 1,
     savedAt: now.toISOString(),
+    sightings: Object.fromEntries(sightings),
     instances: instances.map(({ lastPing, ...rest }) => ({
       ...rest,
       ...(lastPing ? { lastPing: lastPing.toISOString() } : {}),
     })),
   }
   await writeFileAtomic(path, JSON.stringify(file), { mode: 0o600 })
+  return sightings
 }

@@ -56,6 +56,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'show the AWS caller, credential source, region, endpoint and proxy in use',
     load: async () => (await import('../commands/whoami.ts')).whoami,
   },
+  doctor: {
+    summary: 'find why ssh through Session Manager fails: this machine, the service, the hosts',
+    load: async () => (await import('../commands/doctor.ts')).doctor,
+  },
   completion: {
     summary: 'print a bash or zsh completion script',
     load: async () => (await import('../commands/completion.ts')).completion,

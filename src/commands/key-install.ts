@@ -2,9 +2,6 @@
 // i- instances whose sshd asks it, else Run Command with templates/push-key.sh (add, revoke, cleanup),
 // host keys pinned. Every instance gets its own row; one failing never stops the others.
 import { randomBytes } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { AwsClients } from '../aws/clients.ts'
 import type { InvocationResult } from '../aws/run-command.ts'
 import type { Context } from '../cli/command.ts'
@@ -19,7 +16,8 @@ import {
   type ScriptReport,
   validUser,
 } from '../domain/push-key.ts'
-import { CliError, UsageError } from '../support/errors.ts'
+import { UsageError } from '../support/errors.ts'
+import { readTemplate } from './template-file.ts'
 
 export interface InstallOptions {
   key: PublicKey
@@ -40,19 +38,7 @@ export interface InstallRow {
   result: string
 }
 
-async function scriptTemplate(): Promise<string> {
-  const here = dirname(fileURLToPath(import.meta.url))
-  for (const dir of [resolve(here, '../templates'), resolve(here, '../../templates')]) {
-    try {
-      return await readFile(join(dir, 'push-key.sh'), 'utf8')
-    } catch {
-      // next candidate
-    }
-  }
-  throw new CliError('the push-key script template is missing', {
-    hint: 'reinstall ssm-ssh (templates/ ships with it)',
-  })
-}
+const scriptTemplate = () => readTemplate('push-key.sh')
 
 const row = (i: Instance, user: string, ok: boolean, result: string): InstallRow => ({
   id: i.id,

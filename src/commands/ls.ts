@@ -1,8 +1,8 @@
 // ssm-ssh ls: the fleet as a table for people, or --json for scripts.
 import { parseArgs } from 'node:util'
 import type { Command } from '../cli/command.ts'
+import { cloneIds, sharedIds } from '../domain/doctor/clones.ts'
 import { applyFilters, type Filter, parseFilter } from '../domain/filter.ts'
-import { cloneIds } from '../ui/instance-table.ts'
 
 export interface LsOptions {
   json: boolean
@@ -41,12 +41,15 @@ export const ls: Command<LsOptions> = {
     const clients = clientsFor(ctx)
     const fleet = await getFleet(fleetSourceFor(ctx, clients), options.refresh ? 0 : undefined)
     const shown = applyFilters(fleet.instances, options.filters)
+    // both kinds of cloned SD card: re-activated copies (one name, two ids) and copies sharing an id
+    const copies = cloneIds(fleet.instances)
+    const shared = sharedIds(fleet.sightings)
     if (options.json) {
-      const clones = cloneIds(fleet.instances)
       const rows = shown.map((i) => ({
         ...i,
         lastPing: i.lastPing?.toISOString() ?? null,
-        clone: clones.has(i.id),
+        clone: copies.has(i.id) || shared.has(i.id),
+        ...(shared.has(i.id) ? { sharedId: true } : {}),
       }))
       ctx.io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`)
       return 0
@@ -54,8 +57,22 @@ export const ls: Command<LsOptions> = {
     const { formatInstanceTable } = await import('../ui/instance-table.ts')
     const { colors } = await import('../ui/color.ts')
     ctx.io.stdout.write(
-      formatInstanceTable(shown, ctx.now(), colors(ctx.io.isStdoutTTY && !ctx.env.NO_COLOR)),
+      formatInstanceTable(
+        shown,
+        ctx.now(),
+        colors(ctx.io.isStdoutTTY && !ctx.env.NO_COLOR),
+        new Set([...copies, ...shared]),
+      ),
     )
+    const { safeLabel } = await import('../support/terminal-text.ts')
+    for (const i of shown.filter((i) => shared.has(i.id)))
+      ctx.log.warn(
+        `warning: ${i.id} (${safeLabel(i.name)}) reports from two machines in turn (its ComputerName/IP alternate): a cloned SD card; run ssm-ssh reactivate ${i.id} on every copy but one`,
+      )
+    if (shown.some((i) => copies.has(i.id)))
+      ctx.log.warn(
+        'warning: instances marked (clone) share a name and ComputerName with another id: copies of one SD card; ssm-ssh doctor ID says more',
+      )
     if (!ctx.global.quiet)
       ctx.log.info(
         `${shown.length} of ${fleet.instances.length} instances${fleet.fromCache ? ` (cached ${Math.round((ctx.now().getTime() - fleet.savedAt.getTime()) / 1000)}s ago; --refresh lists anew)` : ''}`,

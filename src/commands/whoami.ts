@@ -2,7 +2,7 @@
 // (sts:GetCallerIdentity), where the credentials came from, the region and endpoints, the proxy. One
 // screen for a person, or --json.
 import { parseArgs } from 'node:util'
-import type { Command } from '../cli/command.ts'
+import type { Command, Context } from '../cli/command.ts'
 
 export interface WhoamiOptions {
   json: boolean
@@ -28,6 +28,19 @@ const SOURCES: Record<string, string> = {
   CREDENTIALS_PROFILE_LOGIN: 'aws login',
 }
 
+/** Where the credentials came from, as people say it. */
+export function credentialSource(
+  ctx: Context,
+  credentials: { source?: string[] },
+  environmentKeys: boolean,
+): string {
+  const profile = ctx.global.profile ?? (ctx.env.AWS_PROFILE || undefined)
+  return !ctx.global.profile && environmentKeys
+    ? 'environment variables (AWS_ACCESS_KEY_ID; they win over AWS_PROFILE, as with the AWS CLI)'
+    : [...new Set((credentials.source ?? []).map((s) => SOURCES[s] ?? s))].join(', ') ||
+        (profile ? `profile ${profile}` : 'the SDK default chain')
+}
+
 export function parse(argv: string[]): WhoamiOptions {
   const { values } = parseArgs({ args: argv, strict: true, options: { json: { type: 'boolean' } } })
   return { json: values.json ?? false }
@@ -50,11 +63,7 @@ export const whoami: Command<WhoamiOptions> = {
     const ssm = await clients.ssmUrl()
     const credentials = await clients.credentials()
     const profile = ctx.global.profile ?? (ctx.env.AWS_PROFILE || undefined)
-    const source =
-      !ctx.global.profile && environmentCredentials(ctx.env)
-        ? 'environment variables (AWS_ACCESS_KEY_ID; they win over AWS_PROFILE, as with the AWS CLI)'
-        : [...new Set((credentials.source ?? []).map((s) => SOURCES[s] ?? s))].join(', ') ||
-          (profile ? `profile ${profile}` : 'the SDK default chain')
+    const source = credentialSource(ctx, credentials, environmentCredentials(ctx.env) !== undefined)
     const identity = await callerIdentity(clients, ctx.env)
     const proxy = await proxyFor(ssm)
     const facts = {

@@ -242,6 +242,8 @@ export interface SandboxState {
   activations: Map<string, SimActivation>
   /** Parameter Store, by name (issue 18) */
   parameters: Map<string, SimParameter>
+  /** the account's /ssm/managed-instance/activation-tier service setting (api/ssm-settings.ts) */
+  activationTier: { value: string; customized: boolean; modifiedAt: Date; modifiedBy: string }
   requests: RecordedRequest[]
   /**
    * The identity-based policy of the caller's IAM users (sandbox --iam-policy): every call they sign

@@ -8,6 +8,7 @@ import type { Log } from '../support/log.ts'
 import type { AgentHub } from './mgs/hub.ts'
 import type { SandboxState, SimInstance } from './model.ts'
 import { type RealInstance, startRealInstance } from './real/instance.ts'
+
 import { instanceLeftovers, reapStaleInstances } from './real/reap.ts'
 
 /** Which instances turn real first: a plain Pi, then the gateway (for hops), then the others. */
@@ -24,11 +25,26 @@ export interface RealFleetOptions {
   serviceSocket: string
   caCertFile: string
   authorizedKey?: string
+  /**
+   * copies of a real instance's SD card (seed 002): each another machine with the same identity (its
+   * id, its role's token), its own hostname and LAN address; started after the others, so its agent
+   * holds the control channel
+   */
+  clones?: CloneSpec[]
   log: Log
+}
+
+export interface CloneSpec {
+  /** Name tag of the real instance whose identity it shares */
+  of: string
+  /** its hostname (ComputerName) */
+  name: string
 }
 
 export interface RealFleet {
   instances: Map<string, RealInstance>
+  /** the clones by name */
+  clones: Map<string, RealInstance>
   /** stop every instance; resolves with what is left of them, one line each (`<id>: …`), [] when clean */
   close(): Promise<string[]>
 }
@@ -61,18 +77,51 @@ export async function startRealFleet(
   for (const line of await reapStaleInstances(options.log)) options.log.warn(`sandbox: ${line}`)
   const chosen = chooseRealInstances(state, options.count, options.names)
   const instances = new Map<string, RealInstance>()
+  const clones = new Map<string, RealInstance>()
   const dirOf = (id: string) => resolve(state.stateDir, 'real', id)
+  const cloneDirs = (options.clones ?? []).map((c) => dirOf(`clone-${c.name}`))
   const close = async (): Promise<string[]> => {
-    const stopping = [...instances.values()]
+    const stopping = [...instances.values(), ...clones.values()]
     const stopped = await Promise.allSettled(stopping.map((i) => i.close()))
     instances.clear()
+    clones.clear()
     const leftovers = stopped.flatMap((r, n) =>
       r.status === 'rejected' ? [`${stopping[n]?.id}: ${(r.reason as Error).message.split('\n')[0]}`] : [],
     )
     // every chosen instance: one that failed to start may have left something too
     for (const { id } of chosen)
       leftovers.push(...instanceLeftovers(dirOf(id)).map((line) => `${id}: ${line}`))
+    for (const dir of cloneDirs) leftovers.push(...instanceLeftovers(dir).map((line) => `${dir}: ${line}`))
     return leftovers
+  }
+  const start = (instance: SimInstance, as: { hostname: string; dir: string; ownAddress?: string }) => {
+    const lanHosts = [...state.privateHosts.values()]
+      .filter((h) => h.reachableFrom === instance.id || reachesThrough(state, h.reachableFrom, instance.id))
+      .map((h) => ({ address: h.address, users: h.users, forwardsTo: h.forwardsTo }))
+    return startRealInstance({
+      id: instance.id,
+      hostname: as.hostname,
+      region: state.region,
+      dir: as.dir,
+      serviceSocket: options.serviceSocket,
+      servicePort: SERVICE_PORT,
+      caCertFile: options.caCertFile,
+      roleToken: instance.roleToken as string,
+      users: instance.users,
+      // the Pis run this machine's Debian (as Raspberry Pi OS reports itself); an EC2 instance says
+      // what it is, so the agent reports its platform as AWS would (web-1: Amazon Linux 2023)
+      ...(instance.kind === 'ec2'
+        ? {
+            osRelease: `NAME="${instance.platformName}"\nVERSION_ID="${instance.platformVersion}"\nPRETTY_NAME="${instance.platformName} ${instance.platformVersion}"\n`,
+          }
+        : {}),
+      ...(options.authorizedKey ? { authorizedKey: options.authorizedKey } : {}),
+      agentBinDir: options.agentBinDir,
+      ...(lanHosts.length > 0 ? { lanHosts } : {}),
+      ...(instance.lanNames ? { lanNames: instance.lanNames } : {}),
+      ...(as.ownAddress ? { ownAddress: as.ownAddress } : {}),
+      log: options.log,
+    })
   }
   try {
     for (const instance of chosen) {
@@ -85,32 +134,7 @@ export async function startRealFleet(
       // startRealInstance wipes and makes the directory: an instance starts fresh, like a new SD card
       const dir = dirOf(instance.id)
       instance.roleToken = randomBytes(24).toString('base64url')
-      const lanHosts = [...state.privateHosts.values()]
-        .filter((h) => h.reachableFrom === instance.id || reachesThrough(state, h.reachableFrom, instance.id))
-        .map((h) => ({ address: h.address, users: h.users, forwardsTo: h.forwardsTo }))
-      const real = await startRealInstance({
-        id: instance.id,
-        hostname: instance.tags.get('Name') ?? instance.id,
-        region: state.region,
-        dir,
-        serviceSocket: options.serviceSocket,
-        servicePort: SERVICE_PORT,
-        caCertFile: options.caCertFile,
-        roleToken: instance.roleToken,
-        users: instance.users,
-        // the Pis run this machine's Debian (as Raspberry Pi OS reports itself); an EC2 instance says
-        // what it is, so the agent reports its platform as AWS would (web-1: Amazon Linux 2023)
-        ...(instance.kind === 'ec2'
-          ? {
-              osRelease: `NAME="${instance.platformName}"\nVERSION_ID="${instance.platformVersion}"\nPRETTY_NAME="${instance.platformName} ${instance.platformVersion}"\n`,
-            }
-          : {}),
-        ...(options.authorizedKey ? { authorizedKey: options.authorizedKey } : {}),
-        agentBinDir: options.agentBinDir,
-        ...(lanHosts.length > 0 ? { lanHosts } : {}),
-        ...(instance.lanNames ? { lanNames: instance.lanNames } : {}),
-        log: options.log,
-      })
+      const real = await start(instance, { hostname: instance.tags.get('Name') ?? instance.id, dir })
       instances.set(instance.id, real)
       await withTimeout(
         hub.waitOnline(instance.id),
@@ -122,11 +146,50 @@ export async function startRealFleet(
     const results = await Promise.allSettled(started)
     const failed = results.find((r) => r.status === 'rejected')
     if (failed) throw (failed as PromiseRejectedResult).reason
+    for (const [n, clone] of (options.clones ?? []).entries()) {
+      const of = chosen.find((i) => i.tags.get('Name') === clone.of)
+      if (!of) throw new Error(`clone ${clone.name}: ${clone.of} is not a real instance`)
+      const real = await start(of, {
+        hostname: clone.name,
+        dir: cloneDirs[n] as string,
+        ownAddress: `192.168.1.${201 + n}`,
+      })
+      clones.set(clone.name, real)
+      // a copied card carries the original's host key: the copy's sshd takes it (SIGHUP re-reads it)
+      const original = instances.get(of.id)
+      if (original) await copyHostKey(original, real)
+      // Online again once the copy has reported itself (its ComputerName) and holds the channel
+      await withTimeout(
+        waitFor(() => of.computerName === clone.name && hub.isConnected(of.id)),
+        ONLINE_TIMEOUT_MS,
+        async () =>
+          `the clone ${clone.name} of ${of.id} did not report within ${ONLINE_TIMEOUT_MS / 1000} s; its log ends:\n${(await real.agentLog()).split('\n').slice(-15).join('\n')}`,
+      )
+    }
   } catch (error) {
     for (const line of await close()) options.log.warn(`sandbox: could not clean ${line}`)
     throw error
   }
-  return { instances, close }
+  return { instances, clones, close }
+}
+
+const HOST_KEY = '/etc/ssh/ssh_host_ed25519_key'
+
+async function copyHostKey(from: RealInstance, to: RealInstance): Promise<void> {
+  for (const file of [HOST_KEY, `${HOST_KEY}.pub`]) {
+    const read = await from.exec(['cat', file])
+    if (read.exitCode !== 0) throw new Error(`cannot read ${file} of ${from.id}: ${read.stderr}`)
+    const write = await to.exec(['/bin/sh', '-c', `cat >${file}`], { input: read.stdout })
+    if (write.exitCode !== 0) throw new Error(`cannot write ${file} of the clone: ${write.stderr}`)
+  }
+  const hup = await to.exec(['/bin/sh', '-c', 'pkill -HUP -x sshd'])
+  if (hup.exitCode !== 0) throw new Error(`the clone's sshd did not take the copied host key: ${hup.stderr}`)
+}
+
+/** Polls until ready() or the timeout (withTimeout says why it failed). */
+async function waitFor(ready: () => boolean): Promise<void> {
+  const deadline = Date.now() + ONLINE_TIMEOUT_MS + 1000
+  while (!ready() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
 }
 
 /** A private host behind another private host that this instance reaches (10.30.0.5 via 10.20.0.11). */

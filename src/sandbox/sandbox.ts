@@ -45,6 +45,12 @@ export interface SandboxOptions {
   real?: number
   /** which instances (Name tags) turn real, in place of the Pis first (e.g. ['web-1'], an EC2 one) */
   realNames?: string[]
+  /**
+   * real instances whose SD card was copied (seed 002): each clone is one more real machine with the
+   * identity (the mi- id) of the real instance named `of`, hostname `name`; it starts last, so the
+   * service hands it the instance's control channel
+   */
+  clones?: Array<{ of: string; name: string }>
   /** where the agent binaries are (default: ../shared/tools/amazon-ssm-agent/bin of the checkout) */
   agentBinDir?: string
   /**
@@ -60,6 +66,11 @@ export interface SandboxOptions {
    * sandbox with useCallerPolicy(state, …).
    */
   iamPolicy?: string | object
+  /**
+   * the account's /ssm/managed-instance/activation-tier (GetServiceSetting); default advanced, which
+   * Session Manager needs for mi- nodes
+   */
+  activationTier?: 'standard' | 'advanced'
 }
 
 export interface Sandbox {
@@ -72,6 +83,8 @@ export interface Sandbox {
   env: Record<string, string>
   /** the real instances by id (sandbox --real), to look inside them */
   real: RealFleet['instances']
+  /** the clones of real instances, by name (options.clones) */
+  realClones: RealFleet['clones']
   /** why real instances were asked for but could not run (the simulated agent serves instead) */
   realUnavailable?: string
   /** with clientTls: the https:// endpoint and the CA (PEM file) its certificate chains to */
@@ -102,6 +115,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     secretAccessKey: randomBytes(30).toString('base64url'),
     stateDir,
     fleet,
+    ...(options.activationTier ? { activationTier: options.activationTier } : {}),
   })
   if (options.iamPolicy !== undefined) useCallerPolicy(state, options.iamPolicy)
   const faults = options.faults ?? noFaults
@@ -210,6 +224,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       realFleet = await startRealFleet(state, hub, {
         count: wantReal,
         ...(options.realNames ? { names: options.realNames } : {}),
+        ...(options.clones ? { clones: options.clones } : {}),
         agentBinDir,
         serviceSocket,
         caCertFile: tls.caCertFile,
@@ -237,6 +252,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },
     real: realFleet?.instances ?? new Map(),
+    realClones: realFleet?.clones ?? new Map(),
     ...(realUnavailable ? { realUnavailable } : {}),
     ...(options.clientTls && tls
       ? { https: { endpoint: endpoint.replace(/^http:/, 'https:'), caCertFile: tls.caCertFile } }

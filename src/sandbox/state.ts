@@ -10,6 +10,8 @@ export interface StateOptions {
   stateDir: string
   fleet: Fleet
   now?: () => Date
+  /** the activation tier (default advanced: Session Manager reaches mi- nodes) */
+  activationTier?: 'standard' | 'advanced'
 }
 
 export function createState(options: StateOptions): SandboxState {
@@ -32,6 +34,12 @@ export function createState(options: StateOptions): SandboxState {
     pushedKeys: [],
     activations: new Map(),
     parameters: new Map(),
+    activationTier: {
+      value: options.activationTier ?? 'advanced',
+      customized: (options.activationTier ?? 'advanced') !== 'standard',
+      modifiedAt: new Date(0),
+      modifiedBy: options.activationTier === 'standard' ? 'System' : `arn:aws:iam::${options.accountId}:root`,
+    },
     requests: [],
     now: options.now ?? (() => new Date()),
   }

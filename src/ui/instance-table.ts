@@ -1,5 +1,6 @@
 // The fleet as a table for people: name, id, status, platform, IP, agent, last seen. Offline rows
 // dimmed and clones marked; cloud values are untrusted, so control characters never reach the terminal.
+import { cloneIds } from '../domain/doctor/clones.ts'
 import type { Instance } from '../domain/instance.ts'
 import { safeLabel } from '../support/terminal-text.ts'
 import { ago } from '../support/time.ts'
@@ -8,15 +9,7 @@ import { type Colors, colors as makeColors } from './color.ts'
 /** A cell: escape sequences dropped, other control characters (line breaks and tabs too) shown as '?'. */
 export const printable = safeLabel
 
-/** Instances sharing ComputerName and name with another id: a copied SD card. */
-export function cloneIds(instances: Instance[]): Set<string> {
-  const groups = new Map<string, string[]>()
-  for (const i of instances) {
-    const key = `${i.name}\u0000${i.computerName}`
-    groups.set(key, [...(groups.get(key) ?? []), i.id])
-  }
-  return new Set([...groups.values()].filter((ids) => ids.length > 1).flat())
-}
+export { cloneIds }
 
 export const HEADER = ['NAME', 'ID', 'STATUS', 'PLATFORM', 'IP', 'AGENT', 'LAST SEEN']
 
@@ -43,8 +36,12 @@ export function formatRow(row: string[], widths: number[]): string {
     .trimEnd()
 }
 
-export function formatInstanceTable(instances: Instance[], now: Date, c: Colors = makeColors(false)): string {
-  const clones = cloneIds(instances)
+export function formatInstanceTable(
+  instances: Instance[],
+  now: Date,
+  c: Colors = makeColors(false),
+  clones: Set<string> = cloneIds(instances),
+): string {
   const rows = [HEADER, ...instances.map((i) => instanceRow(i, now, clones))]
   const widths = columnWidths(rows)
   return `${rows

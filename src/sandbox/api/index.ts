@@ -37,6 +37,7 @@ import {
   putParameter,
 } from './ssm-parameters.ts'
 import { describeSessions, resumeSession, startSession, terminateSession } from './ssm-sessions.ts'
+import { getServiceSetting, resetServiceSetting, updateServiceSetting } from './ssm-settings.ts'
 import { addTagsToResource, listTagsForResource } from './ssm-tags.ts'
 import { getCallerIdentityXml, stsErrorXml } from './sts.ts'
 import { getResources } from './tagging.ts'
@@ -100,6 +101,9 @@ const ssmOperations: Record<string, JsonOperation> = {
   DeleteParameter: (s, b) => deleteParameter(s, b),
   DescribeParameters: (s, b) => describeParameters(s, b),
   LabelParameterVersion: (s, b) => labelParameterVersion(s, b),
+  GetServiceSetting: (s, b) => getServiceSetting(s, b),
+  UpdateServiceSetting: (s, b, c) => updateServiceSetting(s, b, c.caller.principal.arn),
+  ResetServiceSetting: (s, b) => resetServiceSetting(s, b),
   // the agent's own calls
   UpdateInstanceInformation: (s, b, c) =>
     updateInstanceInformation(s, b, (id) => c.options.agents?.onPing(id)),

@@ -31,6 +31,7 @@ say "instance $INSTANCE_ID ($HOST_NAME), sandbox pid $3"
 # can leave the machine. LAN hosts' private addresses exist in this namespace alone.
 ip link set lo up
 for address in $LAN_ADDRESSES; do ip addr add "$address/32" dev lo; done
+if [ -n "$OWN_ADDRESS" ]; then ip addr add "$OWN_ADDRESS/32" dev lo; fi
 
 # The root: the machine's own / read-only underneath, writes in $dir/upper.
 mkdir -p "$dir/upper" "$dir/work" "$root"
@@ -175,6 +176,8 @@ export interface InstanceEnv {
   USERS: string
   LAN_ADDRESSES: string
   LAN_USERS: string
+  /** the instance's own LAN address beside loopback, or '' */
+  OWN_ADDRESS: string
   /** the agent's token for its role's credentials endpoint (instance-spec.ts roleToken) */
   ROLE_TOKEN: string
 }

@@ -38,6 +38,8 @@ export interface RealInstanceSpec {
   osRelease?: string
   /** private hosts reachable only from this instance, each with its own sshd on its address */
   lanHosts?: LanHost[]
+  /** an address of its own beside loopback (its LAN address, which the agent reports as IPAddress) */
+  ownAddress?: string
   /** names the instance resolves through its /etc/hosts: name → addresses, in the order they resolve */
   lanNames?: Record<string, string[]>
   log?: Log
@@ -67,7 +69,10 @@ export function specProblem(spec: RealInstanceSpec): string | undefined {
   const users = [...spec.users, ...lanHosts.flatMap((h) => h.users)]
   const badUser = users.find((u) => !NAME.test(u) || u === 'root')
   if (badUser !== undefined) return `bad user name "${badUser}"`
-  const addresses = lanHosts.flatMap((h) => [h.address, ...h.forwardsTo])
+  const addresses = [
+    ...lanHosts.flatMap((h) => [h.address, ...h.forwardsTo]),
+    ...(spec.ownAddress !== undefined ? [spec.ownAddress] : []),
+  ]
   const badAddress = addresses.find((a) => !IPV4.test(a) || a.startsWith('127.'))
   if (badAddress !== undefined) return `LAN host address ${badAddress} is not an IPv4 address off loopback`
   const twice = lanHosts.find((h, i) => lanHosts.findIndex((o) => o.address === h.address) !== i)

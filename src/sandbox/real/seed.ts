@@ -36,6 +36,7 @@ export async function writeSeed(spec: RealInstanceSpec, dir: string): Promise<vo
     OWNER: spec.users[0] as string,
     USERS: spec.users.join(' '),
     LAN_ADDRESSES: lanHosts.map((h) => h.address).join(' '),
+    OWN_ADDRESS: spec.ownAddress ?? '',
     LAN_USERS: unique(lanHosts.flatMap((h) => h.users)).join(' '),
     ROLE_TOKEN: spec.roleToken,
   })
