@@ -13,13 +13,6 @@ import { describeReal } from '../helpers/real.ts'
 const problems = (findings: Finding[], target?: string) =>
   findings.filter((f) => f.level !== 'ok' && (target === undefined || f.target === target))
 
-/**
- * The sandbox answers iam:SimulatePrincipalPolicy once it has IAM (issue 17's wt17a); until then the
- * permission check says "could not check" as a warning, which is its documented behaviour.
- */
-const withoutIamGap = (findings: Finding[]) =>
-  findings.filter((f) => !(f.check === 'permission' && f.level === 'warn' && /not valid/.test(f.why)))
-
 describeReal('doctor on a real instance (amazon-ssm-agent) and simulated ones', () => {
   let w: World
   let pi: InstanceShell
@@ -36,7 +29,7 @@ describeReal('doctor on a real instance (amazon-ssm-agent) and simulated ones', 
 
   it("the stock Pi's 010_pi-nopasswd rule is a warning with harden --pi-nopasswd as the fix", async () => {
     const r = await runDoctor(w, ['pi-kitchen'])
-    const found = problems(withoutIamGap(r.findings))
+    const found = problems(r.findings)
     expect(found, JSON.stringify(r.findings, null, 1)).toEqual([
       expect.objectContaining({
         check: 'NOPASSWD rule',
@@ -51,12 +44,13 @@ describeReal('doctor on a real instance (amazon-ssm-agent) and simulated ones', 
   it('a healthy real instance: every check ok', async () => {
     await pi.asRoot('rm /etc/sudoers.d/010_pi-nopasswd')
     const r = await runDoctor(w, ['pi-kitchen'])
-    expect(problems(withoutIamGap(r.findings)), JSON.stringify(r.findings, null, 1)).toEqual([])
+    expect(problems(r.findings), JSON.stringify(r.findings, null, 1)).toEqual([])
     // every kind of check ran for the host
     const checks = new Set(r.findings.filter((f) => f.target === pi.id).map((f) => f.check))
     for (const c of [
       'ping',
       'instance tier',
+      'permission',
       'sshd',
       'ssm-user sudo',
       'agent credentials',
@@ -67,7 +61,7 @@ describeReal('doctor on a real instance (amazon-ssm-agent) and simulated ones', 
     expect(r.findings.filter((f) => f.target === undefined).map((f) => f.check)).toEqual(
       expect.arrayContaining(['caller', 'endpoint', 'clock', 'openssh', 'ssh config']),
     )
-    expect(r.exitCode).toBe(withoutIamGap(r.findings).length === r.findings.length ? 0 : 10)
+    expect(r.exitCode).toBe(0)
   })
 
   it('sshd not listening: fail, with how to start it', async () => {
@@ -75,7 +69,7 @@ describeReal('doctor on a real instance (amazon-ssm-agent) and simulated ones', 
     await pi.kill(sshd)
     try {
       const r = await runDoctor(w, ['pi-kitchen'])
-      expect(problems(withoutIamGap(r.findings))).toEqual([
+      expect(problems(r.findings)).toEqual([
         expect.objectContaining({
           check: 'sshd',
           level: 'fail',
@@ -96,7 +90,7 @@ describeReal('doctor on a real instance (amazon-ssm-agent) and simulated ones', 
     )
     try {
       const r = await runDoctor(w, ['pi-kitchen'])
-      expect(problems(withoutIamGap(r.findings))).toEqual([
+      expect(problems(r.findings)).toEqual([
         expect.objectContaining({
           check: 'agent credentials',
           level: 'fail',
@@ -108,7 +102,7 @@ describeReal('doctor on a real instance (amazon-ssm-agent) and simulated ones', 
       expect(r.stdout).not.toContain('AKIAIOSFODNN7EXAMPLE')
       // a profile without keys (a region only) shadows nothing
       await pi.asRoot(`printf '[default]\\nregion = eu-west-1\\n' >/root/.aws/credentials`)
-      expect(problems(withoutIamGap((await runDoctor(w, ['pi-kitchen'])).findings))).toEqual([])
+      expect(problems((await runDoctor(w, ['pi-kitchen'])).findings)).toEqual([])
     } finally {
       await pi.asRoot('rm -rf /root/.aws')
     }
@@ -121,7 +115,7 @@ describeReal('doctor on a real instance (amazon-ssm-agent) and simulated ones', 
     )
     try {
       const r = await runDoctor(w, ['pi-kitchen'])
-      expect(problems(withoutIamGap(r.findings))).toEqual([
+      expect(problems(r.findings)).toEqual([
         expect.objectContaining({
           check: 'ssm-user sudo',
           level: 'fail',
@@ -158,7 +152,7 @@ describeReal('doctor on a real instance (amazon-ssm-agent) and simulated ones', 
     await ssm.send(new UpdateServiceSettingCommand({ SettingId: setting, SettingValue: 'standard' }))
     try {
       const r = await runDoctor(w, ['pi-kitchen'])
-      expect(problems(withoutIamGap(r.findings))).toEqual([
+      expect(problems(r.findings)).toEqual([
         expect.objectContaining({
           check: 'instance tier',
           level: 'fail',
@@ -175,7 +169,7 @@ describeReal('doctor on a real instance (amazon-ssm-agent) and simulated ones', 
     const r = await runDoctor(w, ['pi-offline', 'pi-old'])
     const offline = w.idOf('pi-offline')
     const old = w.idOf('pi-old')
-    expect(problems(withoutIamGap(r.findings), offline)).toEqual([
+    expect(problems(r.findings, offline)).toEqual([
       expect.objectContaining({
         check: 'ping',
         level: 'fail',
@@ -218,7 +212,7 @@ describeReal('doctor on a real instance (amazon-ssm-agent) and simulated ones', 
     )
     expect(regenerated.exitCode, regenerated.stderr).toBe(0)
     const r = await runDoctor(w, ['pi-kitchen'])
-    expect(problems(withoutIamGap(r.findings))).toEqual([
+    expect(problems(r.findings)).toEqual([
       expect.objectContaining({
         check: 'host key',
         level: 'fail',

@@ -8,7 +8,7 @@
 import type { IssuedCredential, Principal } from '../credentials.ts'
 import { principalContext } from '../iam/authorize.ts'
 import { type Decision, type Evaluation, evaluate } from '../iam/evaluate.ts'
-import type { Policy } from '../iam/policy.ts'
+import { type Policy, parsePolicy } from '../iam/policy.ts'
 import type { SandboxState } from '../model.ts'
 import { accessOf, authorizeCaller } from './access.ts'
 import { ApiError, xmlEscape } from './errors.ts'
@@ -95,7 +95,8 @@ function simulate(state: SandboxState, form: URLSearchParams, requestId: string)
   const offset =
     marker === null ? 0 : Number(Buffer.from(marker, 'base64url').toString('utf8').replace(/^sim:/, ''))
   if (!Number.isInteger(offset) || offset < 0 || offset > actions.length) throw invalid('Invalid Marker.')
-  const policies: Policy[] = state.callerPolicy ? [state.callerPolicy] : []
+  // without a policy of its own the caller may do everything, as with AdministratorAccess
+  const policies: Policy[] = [state.callerPolicy ?? administratorAccess()]
   const context = { ...principalContext(principal, state.accountId), ...contextEntries(form) }
   const page = actions.slice(offset, offset + max)
   const results = page.map((action) => {
@@ -173,4 +174,14 @@ export function handleIam(
 /** IAM's error shape: ErrorResponse/Error/{Type, Code, Message}, as STS's. */
 export function iamErrorXml(error: ApiError, requestId: string): string {
   return `<ErrorResponse xmlns="${NS}"><Error><Type>Sender</Type><Code>${xmlEscape(error.code)}</Code><Message>${xmlEscape(error.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>\n`
+}
+
+let admin: Policy | undefined
+/** AWS's AdministratorAccess: what a sandbox caller without --iam-policy holds. */
+function administratorAccess(): Policy {
+  admin ??= parsePolicy(
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}',
+    'AdministratorAccess',
+  )
+  return admin
 }
