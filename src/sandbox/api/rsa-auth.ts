@@ -13,8 +13,12 @@ export interface RsaSigned {
   instanceId: string
   region: string
   service: string
-  /** the string the signature covers */
-  toSign: string
+  /**
+   * the string the signature covers: the agent's signer (an old copy of the SDK's) puts its URL's
+   * host in the canonical request, port and all (`127.0.0.1:443`), while its HTTP client sends
+   * `Host: 127.0.0.1`; so with a port-less Host header, the same host with :443 is tried too
+   */
+  toSign: string[]
   signature: Buffer
 }
 
@@ -67,9 +71,15 @@ export function parseRsaSigned(req: SignedRequest, now: Date): RsaSigned {
     instanceId: instanceId as string,
     region: scope.region,
     service: scope.service,
-    toSign: stringToSign(req, scope),
+    toSign: hostsSigned(req).map((headers) => stringToSign({ ...req, headers }, scope)),
     signature: Buffer.from(signature as string, 'base64'),
   }
+}
+
+function hostsSigned(req: SignedRequest): SignedRequest['headers'][] {
+  const host = String(req.headers.host ?? '')
+  if (host === '' || /:\d+$/.test(host)) return [req.headers]
+  return [req.headers, { ...req.headers, host: `${host}:443` }]
 }
 
 /** The agent's PublicKey (base64 DER SPKI) as a key; undefined when it is not an RSA public key. */

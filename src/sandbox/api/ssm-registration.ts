@@ -53,7 +53,8 @@ export function authenticateAgent(
   if (!instance?.registration)
     throw awsError('InvalidInstanceId', `Not existing InstanceId ${signed.instanceId}`)
   const key = rsaPublicKey(instance.registration.publicKey)
-  if (signed.service !== 'ssm' || !key || !rsaPssVerifies(key, signed.toSign, signed.signature))
+  const verifies = key && signed.toSign.some((text) => rsaPssVerifies(key, text, signed.signature))
+  if (signed.service !== 'ssm' || !verifies)
     throw new ApiError(
       'InvalidSignatureException',
       'The request signature we calculated does not match the signature you provided.',

@@ -180,6 +180,12 @@ export class AgentHub {
     ws.on('error', () => {})
   }
 
+  /** A deregistered node: its agent's control channel is dropped (and a new one is refused). */
+  disconnect(instanceId: string): void {
+    this.#controls.get(instanceId)?.terminate()
+    this.#controls.delete(instanceId)
+  }
+
   /** Is this the token of an agent's data channel? Then the relay takes the socket. */
   acceptAgentDataChannel(ws: WebSocket, sessionId: string, token: string): boolean {
     const entry = this.#tokens.get(token)
