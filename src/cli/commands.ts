@@ -40,6 +40,14 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'put a temporary SSH key on instances',
     load: async () => (await import('../commands/push-key.ts')).pushKey,
   },
+  enroll: {
+    summary: 'make a Pi a managed node (prints the enrolment script, or runs it with --ssh)',
+    load: async () => (await import('../commands/enroll.ts')).enroll,
+  },
+  reactivate: {
+    summary: 'give a cloned Pi an id of its own (re-register it, retire the id no machine uses)',
+    load: async () => (await import('../commands/reactivate.ts')).reactivate,
+  },
   whoami: {
     summary: 'show the AWS caller, credential source, region, endpoint and proxy in use',
     load: async () => (await import('../commands/whoami.ts')).whoami,
