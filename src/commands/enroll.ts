@@ -12,12 +12,11 @@ import { terminalSafe } from '../support/terminal-text.ts'
 import {
   type ActivationFlags,
   activationFor,
-  checkActivationFlags,
   type EnsureActivation,
   enrollTemplate,
+  NODE_FLAGS,
+  nodeFlags,
   noStoredActivation,
-  parseSeconds,
-  sshTargetFrom,
 } from './enrolment.ts'
 
 export interface EnrollOptions extends ActivationFlags {
@@ -35,17 +34,9 @@ export function parse(argv: string[]): EnrollOptions {
     strict: true,
     allowPositionals: true,
     options: {
-      ssh: { type: 'string' },
-      port: { type: 'string', short: 'p' },
-      identity: { type: 'string', short: 'i' },
-      option: { type: 'string', short: 'o', multiple: true },
-      name: { type: 'string' },
-      'activation-id': { type: 'string' },
-      'activation-code': { type: 'string' },
-      role: { type: 'string' },
+      ...NODE_FLAGS,
       'package-url': { type: 'string' },
       'package-sha256': { type: 'string' },
-      timeout: { type: 'string' },
       force: { type: 'boolean' },
     },
   })
@@ -53,21 +44,10 @@ export function parse(argv: string[]): EnrollOptions {
     throw new UsageError(`unexpected argument "${positionals[0]}"`, {
       hint: 'ssm-ssh enroll --ssh pi@raspberrypi.local',
     })
-  checkActivationFlags(values['activation-id'], values['activation-code'])
-  if (values.name !== undefined && !/^[\p{L}\p{N} _.:/=+@-]{1,128}$/u.test(values.name))
-    throw new UsageError(`--name ${JSON.stringify(values.name)} is not a tag value`, {
-      hint: 'e.g. --name pi-kitchen',
-    })
-  const ssh = sshTargetFrom(values)
   return {
-    ...(ssh ? { ssh } : {}),
-    ...(values.name !== undefined ? { name: values.name } : {}),
-    ...(values['activation-id'] !== undefined ? { activationId: values['activation-id'] } : {}),
-    ...(values['activation-code'] !== undefined ? { activationCode: values['activation-code'] } : {}),
-    role: values.role ?? 'SSMServiceRole',
+    ...nodeFlags(values),
     ...(values['package-url'] !== undefined ? { packageUrl: values['package-url'] } : {}),
     ...(values['package-sha256'] !== undefined ? { packageSha256: values['package-sha256'] } : {}),
-    timeoutSeconds: parseSeconds('--timeout', values.timeout, 60),
     force: values.force ?? false,
   }
 }

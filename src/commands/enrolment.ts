@@ -42,6 +42,53 @@ export async function activationFor(
   return ensure(ctx, { role: flags.role })
 }
 
+/** The flags enroll and reactivate share (parseArgs options). */
+export const NODE_FLAGS = {
+  ssh: { type: 'string' },
+  port: { type: 'string', short: 'p' },
+  identity: { type: 'string', short: 'i' },
+  option: { type: 'string', short: 'o', multiple: true },
+  name: { type: 'string' },
+  'activation-id': { type: 'string' },
+  'activation-code': { type: 'string' },
+  role: { type: 'string' },
+  timeout: { type: 'string' },
+} as const
+
+export interface NodeFlagValues {
+  ssh?: string
+  port?: string
+  identity?: string
+  option?: string[]
+  name?: string
+  'activation-id'?: string
+  'activation-code'?: string
+  role?: string
+  timeout?: string
+}
+
+/** What the shared flags mean: the ssh target, the Name tag, the activation, the Online timeout. */
+export function nodeFlags(values: NodeFlagValues): ActivationFlags & {
+  ssh?: PlainSshTarget
+  name?: string
+  timeoutSeconds: number
+} {
+  checkActivationFlags(values['activation-id'], values['activation-code'])
+  if (values.name !== undefined && !/^[\p{L}\p{N} _.:/=+@-]{1,128}$/u.test(values.name))
+    throw new UsageError(`--name ${JSON.stringify(values.name)} is not a tag value`, {
+      hint: 'e.g. --name pi-kitchen',
+    })
+  const ssh = sshTargetFrom(values)
+  return {
+    ...(ssh ? { ssh } : {}),
+    ...(values.name !== undefined ? { name: values.name } : {}),
+    ...(values['activation-id'] !== undefined ? { activationId: values['activation-id'] } : {}),
+    ...(values['activation-code'] !== undefined ? { activationCode: values['activation-code'] } : {}),
+    role: values.role ?? 'SSMServiceRole',
+    timeoutSeconds: parseSeconds('--timeout', values.timeout, 60),
+  }
+}
+
 /** --activation-id and --activation-code go together. */
 export function checkActivationFlags(id: string | undefined, code: string | undefined): void {
   if ((id === undefined) !== (code === undefined))

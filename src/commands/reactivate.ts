@@ -12,11 +12,11 @@ import { terminalSafe } from '../support/terminal-text.ts'
 import { enrollOverSsh, enrollScript } from './enroll.ts'
 import {
   type ActivationFlags,
-  checkActivationFlags,
   type EnsureActivation,
+  NODE_FLAGS,
+  nodeFlags,
   noStoredActivation,
   parseSeconds,
-  sshTargetFrom,
 } from './enrolment.ts'
 
 export interface ReactivateOptions extends ActivationFlags {
@@ -37,16 +37,8 @@ export function parse(argv: string[]): ReactivateOptions {
     strict: true,
     allowPositionals: true,
     options: {
+      ...NODE_FLAGS,
       host: { type: 'string' },
-      ssh: { type: 'string' },
-      port: { type: 'string', short: 'p' },
-      identity: { type: 'string', short: 'i' },
-      option: { type: 'string', short: 'o', multiple: true },
-      name: { type: 'string' },
-      'activation-id': { type: 'string' },
-      'activation-code': { type: 'string' },
-      role: { type: 'string' },
-      timeout: { type: 'string' },
       settle: { type: 'string' },
       attempts: { type: 'string' },
     },
@@ -55,27 +47,17 @@ export function parse(argv: string[]): ReactivateOptions {
     throw new UsageError('reactivate takes one target: the id the clones share', {
       hint: 'ssm-ssh reactivate mi-0123456789abcdef0 --host pi-garage',
     })
-  checkActivationFlags(values['activation-id'], values['activation-code'])
-  const ssh = sshTargetFrom(values)
-  if (ssh && values.host !== undefined)
+  const shared = nodeFlags(values)
+  if (shared.ssh && values.host !== undefined)
     throw new UsageError('--host and --ssh do not go together', {
       hint: '--ssh reaches one machine already; --host picks one behind the shared id',
     })
   if (values.host !== undefined && !/^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/.test(values.host))
     throw new UsageError(`--host ${values.host} is not a host name`, { hint: 'e.g. --host pi-garage' })
-  if (values.name !== undefined && !/^[\p{L}\p{N} _.:/=+@-]{1,128}$/u.test(values.name))
-    throw new UsageError(`--name ${JSON.stringify(values.name)} is not a tag value`, {
-      hint: 'e.g. --name pi-garage',
-    })
   return {
     target: positionals[0] as string,
+    ...shared,
     ...(values.host !== undefined ? { host: values.host } : {}),
-    ...(ssh ? { ssh } : {}),
-    ...(values.name !== undefined ? { name: values.name } : {}),
-    ...(values['activation-id'] !== undefined ? { activationId: values['activation-id'] } : {}),
-    ...(values['activation-code'] !== undefined ? { activationCode: values['activation-code'] } : {}),
-    role: values.role ?? 'SSMServiceRole',
-    timeoutSeconds: parseSeconds('--timeout', values.timeout, 60),
     settleSeconds: parseSeconds('--settle', values.settle, 60),
     attempts: parseSeconds('--attempts', values.attempts, 6),
   }
