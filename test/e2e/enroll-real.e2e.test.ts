@@ -4,6 +4,7 @@
 // node comes Online under a new mi- id with its Name tag, and ssh by name through our ProxyCommand
 // reaches it; a second enroll changes nothing; revoked credentials are rotated by the agent into
 // /root/.aws/credentials; a copied /var/lib/amazon/ssm (a cloned SD card) is separated by reactivate.
+import { createHash } from 'node:crypto'
 import { execa } from 'execa'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { SimActivation } from '../../src/sandbox/model.ts'
@@ -29,7 +30,7 @@ describeReal('enrolment of unenrolled real Pis (amazon-ssm-agent 3.3.1142.0)', (
 
   beforeAll(async () => {
     // role tokens of 20 s: the agent renews them at half their life, so rotations come within 10 s
-    w = await startWorld({ unenrolled: 2, roleTokenTtlSeconds: 20 })
+    w = await startWorld({ unenrolled: 3, roleTokenTtlSeconds: 20 })
     w.box.state.activations.set(ACTIVATION.activationId, { ...ACTIVATION, tags: new Map(ACTIVATION.tags) })
   }, 90_000)
   afterAll(async () => {
@@ -236,4 +237,43 @@ describeReal('enrolment of unenrolled real Pis (amazon-ssm-agent 3.3.1142.0)', (
     // the retired id's key pair is refused: its token requests fail as on AWS
     expect([...w.box.state.credentials.values()].some((c) => c.principal.instanceId === secondId)).toBe(false)
   }, 240_000)
+
+  it('installs a missing agent only from a package whose sha256 matches', async () => {
+    // pi-new-3 without the agent: its binary is a bind mount over an empty, non-executable file
+    await pi('pi-new-3').instance.exec(['umount', '/usr/bin/amazon-ssm-agent'])
+    expect(await inside('pi-new-3', 'command -v amazon-ssm-agent || echo missing')).toBe('missing\n')
+    await pi('pi-new-3').instance.exec(['sh', '-c', 'printf "not a package" >/srv/agent.deb'])
+    const actual = createHash('sha256').update('not a package').digest('hex')
+    const before = w.box.state.requests.length
+    const none = await cliRun(['enroll', ...sshFlags('pi-new-3'), ...activationFlags])
+    expect(none.exitCode).toBe(1)
+    expect(none.stderr).toContain('amazon-ssm-agent is not installed and no --package-url was given')
+    const tampered = await cliRun([
+      'enroll',
+      ...sshFlags('pi-new-3'),
+      ...activationFlags,
+      '--package-url',
+      'file:///srv/agent.deb',
+      '--package-sha256',
+      'f'.repeat(64),
+    ])
+    expect(tampered.exitCode).toBe(1)
+    expect(tampered.stderr).toContain(`the package's sha256 is ${actual}, not ${'f'.repeat(64)}`)
+    // the checksum matches: dpkg is given it, and refuses what is not a package
+    const garbage = await cliRun([
+      'enroll',
+      ...sshFlags('pi-new-3'),
+      ...activationFlags,
+      '--package-url',
+      'file:///srv/agent.deb',
+      '--package-sha256',
+      actual,
+    ])
+    expect(garbage.exitCode).toBe(1)
+    expect(garbage.stderr).toContain('dpkg -i could not install the package from file:///srv/agent.deb')
+    expect(await inside('pi-new-3', 'command -v amazon-ssm-agent || echo missing')).toBe('missing\n')
+    expect(w.box.state.requests.slice(before).map((q) => q.operation)).not.toContain(
+      'RegisterManagedInstance',
+    )
+  })
 })
