@@ -119,7 +119,11 @@ export async function runEnroll(
   if (report.kind === 'already') {
     // its own, or a copied card's: an id the service no longer knows, or that another machine reports
     const status = await nodeStatus(clients, report.id)
-    const own = status !== undefined && (status.computerName === '' || status.computerName === report.host)
+    // ComputerName may carry the domain (pi.lan) where `hostname` does not
+    const short = (name: string) => name.split('.')[0]?.toLowerCase()
+    const own =
+      status !== undefined &&
+      (status.computerName === '' || short(status.computerName) === short(report.host))
     if (!own) {
       ctx.log.warn(
         `${report.id} ${status ? `is ${terminalSafe(status.computerName)}'s id (a copied SD card?)` : 'is not registered any more'}: registering ${terminalSafe(report.host)} anew`,

@@ -238,9 +238,33 @@ describeReal('enrolment of unenrolled real Pis (amazon-ssm-agent 3.3.1142.0)', (
     expect([...w.box.state.credentials.values()].some((c) => c.principal.instanceId === secondId)).toBe(false)
   }, 240_000)
 
+  it('enroll on a copied card sees the id is another machine’s and registers it anew', async () => {
+    const archive = await inside('pi-new-1', 'tar -C /var/lib/amazon -cz ssm | base64 -w0')
+    await pi('pi-new-3').instance.exec(
+      ['sh', '-c', 'mkdir -p /var/lib/amazon && base64 -d | tar -C /var/lib/amazon -xz'],
+      {
+        input: archive,
+      },
+    )
+    const r = await cliRun(['enroll', ...sshFlags('pi-new-3'), ...activationFlags])
+    // the name the id's last health report gave: one of the machines that used it, not this one
+    expect(r.stderr).toContain(`${firstId} is pi-new-`)
+    expect(r.stderr).toMatch(/is pi-new-[12]'s id \(a copied SD card\?\): registering pi-new-3 anew/)
+    expect(r.exitCode).toBe(0)
+    const thirdId = r.stdout.trim()
+    expect(thirdId).toMatch(/^mi-[0-9a-f]{17}$/)
+    expect(thirdId).not.toBe(firstId)
+    expect(w.box.state.instances.get(thirdId)?.tags.get('Name')).toBe('pi-new-3')
+    // the original keeps its id
+    expect(await inside('pi-new-1', 'cat /var/lib/amazon/ssm/Vault/Store/RegistrationKey')).toContain(firstId)
+    expect(await inside('pi-new-3', 'cat /var/lib/amazon/ssm/Vault/Store/RegistrationKey')).toContain(thirdId)
+    await pi('pi-new-3').instance.exec(['/etc/init.d/amazon-ssm-agent', 'stop'])
+  })
+
   it('installs a missing agent only from a package whose sha256 matches', async () => {
     // pi-new-3 without the agent: its binary is a bind mount over an empty, non-executable file
-    await pi('pi-new-3').instance.exec(['umount', '/usr/bin/amazon-ssm-agent'])
+    const unmounted = await pi('pi-new-3').instance.exec(['umount', '-l', '/usr/bin/amazon-ssm-agent'])
+    expect(unmounted.stderr).toBe('')
     expect(await inside('pi-new-3', 'command -v amazon-ssm-agent || echo missing')).toBe('missing\n')
     await pi('pi-new-3').instance.exec(['sh', '-c', 'printf "not a package" >/srv/agent.deb'])
     const actual = createHash('sha256').update('not a package').digest('hex')
