@@ -95,6 +95,15 @@ describeReal('enrolment of unenrolled real Pis (amazon-ssm-agent 3.3.1142.0)', (
     )
   })
 
+  it('without --ssh prints the script, values quoted, for sudo sh on the Pi', async () => {
+    const r = await cliRun(['enroll', ...activationFlags])
+    expect(r.exitCode).toBe(0)
+    expect(r.stdout).toContain(`ACTIVATION_ID='${ACTIVATION.activationId}'`)
+    expect(r.stdout).toContain(`REGION='${w.box.region}'`)
+    expect((await execa('sh', ['-n'], { input: r.stdout, reject: false })).exitCode).toBe(0)
+    expect(activation().registrationsCount).toBe(0)
+  })
+
   it('enroll --ssh makes it Online under a new mi- id within 20 s, registered by the real agent, named', async () => {
     const before = w.box.state.requests.length
     const started = Date.now()
