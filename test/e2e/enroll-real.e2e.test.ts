@@ -281,27 +281,21 @@ describeReal('enrolment of unenrolled real Pis (amazon-ssm-agent 3.3.1142.0)', (
     const none = await cliRun(['enroll', ...sshFlags('pi-new-3'), ...activationFlags])
     expect(none.exitCode).toBe(1)
     expect(none.stderr).toContain('amazon-ssm-agent is not installed and no --package-url was given')
-    const tampered = await cliRun([
-      'enroll',
-      ...sshFlags('pi-new-3'),
-      ...activationFlags,
-      '--package-url',
-      'file:///srv/agent.deb',
-      '--package-sha256',
-      'f'.repeat(64),
-    ])
+    const withPackage = (sha256: string) =>
+      cliRun([
+        'enroll',
+        ...sshFlags('pi-new-3'),
+        ...activationFlags,
+        '--package-url',
+        'file:///srv/agent.deb',
+        '--package-sha256',
+        sha256,
+      ])
+    const tampered = await withPackage('f'.repeat(64))
     expect(tampered.exitCode).toBe(1)
     expect(tampered.stderr).toContain(`the package's sha256 is ${actual}, not ${'f'.repeat(64)}`)
     // the checksum matches: dpkg is given it, and refuses what is not a package
-    const garbage = await cliRun([
-      'enroll',
-      ...sshFlags('pi-new-3'),
-      ...activationFlags,
-      '--package-url',
-      'file:///srv/agent.deb',
-      '--package-sha256',
-      actual,
-    ])
+    const garbage = await withPackage(actual)
     expect(garbage.exitCode).toBe(1)
     expect(garbage.stderr).toContain('dpkg -i could not install the package from file:///srv/agent.deb')
     expect(await inside('pi-new-3', 'command -v amazon-ssm-agent || echo missing')).toBe('missing\n')
