@@ -52,6 +52,14 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'keep a hybrid activation for enrolling Pis valid; list or delete activations',
     load: async () => (await import('../commands/activation.ts')).activation,
   },
+  enroll: {
+    summary: 'make a Pi a managed node (prints the enrolment script, or runs it with --ssh)',
+    load: async () => (await import('../commands/enroll.ts')).enroll,
+  },
+  reactivate: {
+    summary: 'give a cloned Pi an id of its own (re-register it, retire the id no machine uses)',
+    load: async () => (await import('../commands/reactivate.ts')).reactivate,
+  },
   whoami: {
     summary: 'show the AWS caller, credential source, region, endpoint and proxy in use',
     load: async () => (await import('../commands/whoami.ts')).whoami,

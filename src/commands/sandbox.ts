@@ -16,6 +16,8 @@ export interface SandboxCommandOptions {
   authorizedKeyFile?: string
   sshTarget?: { host: string; port: number }
   real: number
+  unenrolled: number
+  roleTokenTtlSeconds?: number
   agentBinDir?: string
   /** the caller's IAM policy (a JSON file) */
   iamPolicyFile?: string
@@ -54,6 +56,8 @@ export function parse(argv: string[]): SandboxCommandOptions {
       'authorized-key': { type: 'string' },
       'ssh-target': { type: 'string' },
       real: { type: 'string' },
+      unenrolled: { type: 'string' },
+      'role-token-ttl': { type: 'string' },
       'agent-bin': { type: 'string' },
       'iam-policy': { type: 'string' },
     },
@@ -87,6 +91,10 @@ export function parse(argv: string[]): SandboxCommandOptions {
     ...(values['authorized-key'] !== undefined ? { authorizedKeyFile: values['authorized-key'] } : {}),
     ...(sshTarget ? { sshTarget } : {}),
     real: parseInteger('--real', values.real, 0, 0, 20),
+    unenrolled: parseInteger('--unenrolled', values.unenrolled, 0, 0, 20),
+    ...(values['role-token-ttl'] !== undefined
+      ? { roleTokenTtlSeconds: parseInteger('--role-token-ttl', values['role-token-ttl'], 3600, 10, 43_200) }
+      : {}),
     ...(values['agent-bin'] !== undefined ? { agentBinDir: values['agent-bin'] } : {}),
     ...(values['iam-policy'] !== undefined ? { iamPolicyFile: values['iam-policy'] } : {}),
   }
@@ -96,12 +104,13 @@ export const sandbox: Command<SandboxCommandOptions> = {
   name: 'sandbox',
   summary: 'run the local Session Manager sandbox in the foreground',
   usage:
-    'ssm-ssh sandbox [--port N] [--fleet N] [--seed N] [--latency-ms N] [--faults SPEC] [--pace agent|off] [--state DIR] [--authorized-key FILE.pub] [--ssh-target HOST:PORT] [--real N [--agent-bin DIR]] [--iam-policy FILE]',
+    'ssm-ssh sandbox [--port N] [--fleet N] [--seed N] [--latency-ms N] [--faults SPEC] [--pace agent|off] [--state DIR] [--authorized-key FILE.pub] [--ssh-target HOST:PORT] [--real N] [--unenrolled N] [--role-token-ttl SECONDS] [--agent-bin DIR] [--iam-policy FILE]',
   examples: [
     'ssm-ssh sandbox --fleet 200 --authorized-key ~/.ssh/id_ed25519.pub',
     'ssm-ssh sandbox --faults drop=0.02,dup=0.02,reorder=0.05,disconnect=5s --seed 7',
     "sudo ssm-ssh sandbox --real 3   # three instances run AWS's own amazon-ssm-agent and sshd",
     'ssm-ssh policy --tag site=home > p.json && ssm-ssh sandbox --iam-policy p.json',
+    'sudo ssm-ssh sandbox --unenrolled 2   # two Pis fresh out of the box, for ssm-ssh enroll --ssh',
   ],
   parse,
   async run(options, ctx) {
@@ -118,14 +127,27 @@ export const sandbox: Command<SandboxCommandOptions> = {
       ...(options.authorizedKeyFile ? { authorizedKeyFile: options.authorizedKeyFile } : {}),
       ...(options.sshTarget ? { sshTarget: options.sshTarget } : {}),
       real: options.real,
+      unenrolled: options.unenrolled,
+      ...(options.roleTokenTtlSeconds ? { roleTokenTtlSeconds: options.roleTokenTtlSeconds } : {}),
       ...(options.agentBinDir ? { agentBinDir: options.agentBinDir } : {}),
       ...(iamPolicy !== undefined ? { iamPolicy } : {}),
       region: ctx.global.region ?? 'eu-west-1',
       log: ctx.log,
     })
+    // unenrolled Pis: where plain ssh reaches each (ssh -p PORT pi@127.0.0.1)
+    const unenrolled = [...box.unenrolled.values()].map((p) => ({
+      name: p.name,
+      user: p.user,
+      host: p.host,
+      port: p.port,
+    }))
     ctx.io.stdout.write(
-      `${JSON.stringify({ endpoint: box.endpoint, region: box.region, accessKeyId: box.accessKeyId, secretAccessKey: box.secretAccessKey })}\n`,
+      `${JSON.stringify({ endpoint: box.endpoint, region: box.region, accessKeyId: box.accessKeyId, secretAccessKey: box.secretAccessKey, ...(unenrolled.length > 0 ? { unenrolled } : {}) })}\n`,
     )
+    for (const p of unenrolled)
+      ctx.log.info(
+        `unenrolled ${p.name}: ssh -p ${p.port} ${p.user}@${p.host} (not managed yet: ssm-ssh enroll)`,
+      )
     ctx.log.info(`sandbox ready: ${box.state.instances.size} instances at ${box.endpoint} (Ctrl-C stops it)`)
     await new Promise<void>((resolve) => {
       if (ctx.signal.aborted) resolve()

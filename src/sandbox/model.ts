@@ -66,6 +66,11 @@ export interface SimInstance {
    * gets the instance's role credentials, where AWS would use instance metadata.
    */
   roleToken?: string
+  /**
+   * A node registered by its own agent (RegisterManagedInstance): the RSA public key it signs its
+   * role-token requests with (base64 DER SubjectPublicKeyInfo) and its machine fingerprint.
+   */
+  registration?: { publicKey: string; publicKeyType: string; fingerprint: string }
 }
 
 /** An unmanaged host on a private network behind a gateway instance (no agent, no SSM id). */

@@ -10,6 +10,7 @@ import type { SandboxState, SimInstance } from './model.ts'
 import { type RealInstance, startRealInstance } from './real/instance.ts'
 
 import { instanceLeftovers, reapStaleInstances } from './real/reap.ts'
+import { forwardToSocket, type SshForward } from './real/ssh-forward.ts'
 
 /** Which instances turn real first: a plain Pi, then the gateway (for hops), then the others. */
 const ORDER = ['pi-kitchen', 'pi-gateway', 'pi-garage', 'pi-attic']
@@ -31,7 +32,19 @@ export interface RealFleetOptions {
    * holds the control channel
    */
   clones?: CloneSpec[]
+  /** how many Pis fresh out of the box (agent installed, not registered, not running) to add */
+  unenrolled?: number
   log: Log
+}
+
+/** A Pi not managed yet: reachable by plain SSH only, at 127.0.0.1:port as `user`. */
+export interface UnenrolledPi {
+  /** its host name (pi-new-1 …) */
+  name: string
+  user: string
+  host: '127.0.0.1'
+  port: number
+  instance: RealInstance
 }
 
 export interface CloneSpec {
@@ -45,6 +58,8 @@ export interface RealFleet {
   instances: Map<string, RealInstance>
   /** the clones by name */
   clones: Map<string, RealInstance>
+  /** sandbox --unenrolled N, by name */
+  unenrolled: Map<string, UnenrolledPi>
   /** stop every instance; resolves with what is left of them, one line each (`<id>: …`), [] when clean */
   close(): Promise<string[]>
 }
@@ -78,10 +93,19 @@ export async function startRealFleet(
   const chosen = chooseRealInstances(state, options.count, options.names)
   const instances = new Map<string, RealInstance>()
   const clones = new Map<string, RealInstance>()
+  const unenrolled = new Map<string, UnenrolledPi>()
+  const forwards: SshForward[] = []
+  const newNames = Array.from({ length: options.unenrolled ?? 0 }, (_, n) => `pi-new-${n + 1}`)
   const dirOf = (id: string) => resolve(state.stateDir, 'real', id)
   const cloneDirs = (options.clones ?? []).map((c) => dirOf(`clone-${c.name}`))
   const close = async (): Promise<string[]> => {
-    const stopping = [...instances.values(), ...clones.values()]
+    await Promise.all(forwards.splice(0).map((f) => f.close()))
+    const stopping = [
+      ...instances.values(),
+      ...clones.values(),
+      ...[...unenrolled.values()].map((u) => u.instance),
+    ]
+    unenrolled.clear()
     const stopped = await Promise.allSettled(stopping.map((i) => i.close()))
     instances.clear()
     clones.clear()
@@ -89,7 +113,7 @@ export async function startRealFleet(
       r.status === 'rejected' ? [`${stopping[n]?.id}: ${(r.reason as Error).message.split('\n')[0]}`] : [],
     )
     // every chosen instance: one that failed to start may have left something too
-    for (const { id } of chosen)
+    for (const id of [...chosen.map((i) => i.id), ...newNames])
       leftovers.push(...instanceLeftovers(dirOf(id)).map((line) => `${id}: ${line}`))
     for (const dir of cloneDirs) leftovers.push(...instanceLeftovers(dir).map((line) => `${dir}: ${line}`))
     return leftovers
@@ -143,7 +167,29 @@ export async function startRealFleet(
           `the agent of ${instance.id} did not come Online within ${ONLINE_TIMEOUT_MS / 1000} s; its log ends:\n${(await real.agentLog()).split('\n').slice(-15).join('\n')}`,
       )
     })
-    const results = await Promise.allSettled(started)
+    const fresh = newNames.map(async (name) => {
+      const dir = dirOf(name)
+      const real = await startRealInstance({
+        id: name,
+        hostname: name,
+        region: state.region,
+        dir,
+        serviceSocket: options.serviceSocket,
+        servicePort: SERVICE_PORT,
+        caCertFile: options.caCertFile,
+        // unused until it registers: then its agent signs with its own key
+        roleToken: randomBytes(24).toString('base64url'),
+        users: ['pi'],
+        ...(options.authorizedKey ? { authorizedKey: options.authorizedKey } : {}),
+        agentBinDir: options.agentBinDir,
+        unenrolled: true,
+        log: options.log,
+      })
+      const forward = await forwardToSocket(resolve(dir, 'ssh.sock'))
+      forwards.push(forward)
+      unenrolled.set(name, { name, user: 'pi', host: '127.0.0.1', port: forward.port, instance: real })
+    })
+    const results = await Promise.allSettled([...started, ...fresh])
     const failed = results.find((r) => r.status === 'rejected')
     if (failed) throw (failed as PromiseRejectedResult).reason
     for (const [n, clone] of (options.clones ?? []).entries()) {
@@ -170,7 +216,7 @@ export async function startRealFleet(
     for (const line of await close()) options.log.warn(`sandbox: could not clean ${line}`)
     throw error
   }
-  return { instances, clones, close }
+  return { instances, clones, unenrolled, close }
 }
 
 const HOST_KEY = '/etc/ssh/ssh_host_ed25519_key'

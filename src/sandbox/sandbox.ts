@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path'
 import { UsageError } from '../support/errors.ts'
 import { type Log, silentLog } from '../support/log.ts'
 import { createApiHandler } from './api/index.ts'
+import { revokeInstanceCredentials } from './api/ssm-registration.ts'
 import { attachDataChannel } from './data-channel/index.ts'
 import { destinationOf, dialDestination } from './destination.ts'
 import { createRandom, type Faults, noFaults } from './faults.ts'
@@ -58,6 +59,16 @@ export interface SandboxOptions {
    * for clients that must reach it as they reach AWS, through an HTTPS proxy for instance.
    */
   clientTls?: boolean
+  /**
+   * Pis fresh out of the box, with real userlands (root and the agent binaries needed): sshd reachable
+   * from this machine, the agent installed but not registered and not running (`ssm-ssh enroll`)
+   */
+  unenrolled?: number
+  /**
+   * how long the credentials of RequestManagedInstanceRoleToken last (default 3600 s): a registered
+   * agent renews them at half of it, so a short one makes its rotations come quickly
+   */
+  roleTokenTtlSeconds?: number
   /** the simulated agents' smux keepalive timing where their version uses it (default xtaci's 10 s / 30 s) */
   smuxKeepalive?: { intervalMs: number; timeoutMs: number }
   /**
@@ -85,6 +96,14 @@ export interface Sandbox {
   real: RealFleet['instances']
   /** the clones of real instances, by name (options.clones) */
   realClones: RealFleet['clones']
+  /** the unenrolled Pis by name (sandbox --unenrolled), each with the 127.0.0.1 port of its sshd */
+  unenrolled: RealFleet['unenrolled']
+  /**
+   * Revoke every key pair handed to a registered node: the keys in its /root/.aws/credentials stop
+   * working at once and its agent's next rotation (at half the token's life) brings new ones.
+   * Resolves with how many were revoked.
+   */
+  revokeNodeCredentials(instanceId: string): number
   /** why real instances were asked for but could not run (the simulated agent serves instead) */
   realUnavailable?: string
   /** with clientTls: the https:// endpoint and the CA (PEM file) its certificate chains to */
@@ -126,9 +145,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   })
   const agentBinDir = options.agentBinDir ?? defaultAgentBinDir()
   const wantReal = options.real ?? 0
-  const realUnavailable = wantReal > 0 ? realInstancesUnavailable(agentBinDir) : undefined
+  const wantUnenrolled = options.unenrolled ?? 0
+  const realUnavailable = wantReal + wantUnenrolled > 0 ? realInstancesUnavailable(agentBinDir) : undefined
   if (realUnavailable) log.warn(`sandbox: ${realUnavailable}; the simulated agent plays every instance`)
-  const useReal = wantReal > 0 && !realUnavailable
+  const useReal = wantReal + wantUnenrolled > 0 && !realUnavailable
   const tls = useReal || options.clientTls ? await ensureTlsMaterial(stateDir) : undefined
   const server: Server = createHttpServer()
   const closing = new AbortController()
@@ -160,8 +180,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         channel.open(session)
         return true
       },
+      disconnect: (id) => hub.disconnect(id),
     },
     closing: closing.signal,
+    roleTokenTtlMs: () => (options.roleTokenTtlSeconds ?? 3600) * 1000,
   })
   // The port takes plain HTTP from clients and, with real instances, TLS from agents (first byte 0x16);
   // the agents' forwarders dial a Unix socket in the state directory.
@@ -229,6 +251,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         serviceSocket,
         caCertFile: tls.caCertFile,
         ...(authorizedKey ? { authorizedKey } : {}),
+        unenrolled: wantUnenrolled,
         log,
       })
       log.verbose(`sandbox: ${realFleet.instances.size} real instances Online`)
@@ -253,6 +276,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     },
     real: realFleet?.instances ?? new Map(),
     realClones: realFleet?.clones ?? new Map(),
+    unenrolled: realFleet?.unenrolled ?? new Map(),
+    revokeNodeCredentials: (id) => revokeInstanceCredentials(state, id),
     ...(realUnavailable ? { realUnavailable } : {}),
     ...(options.clientTls && tls
       ? { https: { endpoint: endpoint.replace(/^http:/, 'https:'), caCertFile: tls.caCertFile } }

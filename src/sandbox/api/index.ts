@@ -36,6 +36,15 @@ import {
   labelParameterVersion,
   putParameter,
 } from './ssm-parameters.ts'
+import {
+  AGENT_AUTH,
+  authenticateAgent,
+  DEFAULT_ROLE_TOKEN_TTL_MS,
+  deregisterManagedInstance,
+  registerManagedInstance,
+  requestManagedInstanceRoleToken,
+  updateManagedInstancePublicKey,
+} from './ssm-registration.ts'
 import { describeSessions, resumeSession, startSession, terminateSession } from './ssm-sessions.ts'
 import { getServiceSetting, resetServiceSetting, updateServiceSetting } from './ssm-settings.ts'
 import { addTagsToResource, listTagsForResource } from './ssm-tags.ts'
@@ -56,6 +65,8 @@ export interface ApiOptions {
   agents?: AgentSide
   /** aborted when the sandbox closes: ends long polls */
   closing?: AbortSignal
+  /** how long RequestManagedInstanceRoleToken's credentials last (default 1 h; read at each request) */
+  roleTokenTtlMs?: () => number
 }
 
 export interface AgentSide {
@@ -64,6 +75,8 @@ export interface AgentSide {
   onPing(instanceId: string): void
   /** a new session reaches its instance's agent: false when a real agent holds no control channel */
   startSession(session: SimSession): boolean
+  /** a node was deregistered: drop its agent's control channel */
+  disconnect?(instanceId: string): void
 }
 
 export interface OperationContext {
@@ -108,6 +121,17 @@ const ssmOperations: Record<string, JsonOperation> = {
   UpdateInstanceInformation: (s, b, c) =>
     updateInstanceInformation(s, b, (id) => c.options.agents?.onPing(id)),
   ListInstanceAssociations: (s, b) => listInstanceAssociations(s, b),
+  // hybrid registration (ssm-registration.ts): the first three are the node's, not the caller's
+  RegisterManagedInstance: (s, b) => registerManagedInstance(s, b),
+  RequestManagedInstanceRoleToken: (s, b, c) =>
+    requestManagedInstanceRoleToken(
+      s,
+      b,
+      c.caller,
+      c.options.roleTokenTtlMs?.() ?? DEFAULT_ROLE_TOKEN_TTL_MS,
+    ),
+  UpdateManagedInstancePublicKey: (s, b, c) => updateManagedInstancePublicKey(s, b, c.caller),
+  DeregisterManagedInstance: (s, b, c) => deregisterManagedInstance(s, b, c.options.agents?.disconnect),
 }
 
 /** ec2messages (MDS): the agent polls it; commands reach real agents over MGS, so it stays empty. */
@@ -215,12 +239,14 @@ export function createApiHandler(
       if (options.latencyMs > 0) await new Promise((r) => setTimeout(r, options.latencyMs))
       if (req.method !== 'POST') throw new ApiError('UnknownOperationException', '', 404)
       const path = (req.url ?? '/').split('?')[0] as string
-      const { service: signedService, credential: caller } = verifySignature(
-        { method: 'POST', path, headers: req.headers, body },
-        state,
-        protocol,
-        state.now(),
-      )
+      const signed = { method: 'POST', path, headers: req.headers, body }
+      const [targetPrefix, targetOp = ''] = target.split('.')
+      // a hybrid node's own calls: unsigned (registration) or RSA-signed with its registered key
+      const nodeCall = targetPrefix === 'AmazonSSM' && AGENT_AUTH[targetOp] !== undefined
+      if (nodeCall) operation = targetOp
+      const { service: signedService, credential: caller } = nodeCall
+        ? { service: 'ssm', credential: authenticateAgent(state, targetOp, signed) }
+        : verifySignature(signed, state, protocol, state.now())
       if (protocol === 'json') {
         const [prefix = '', op = ''] = target.split('.')
         const entry = targets[prefix]

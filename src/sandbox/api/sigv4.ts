@@ -43,6 +43,37 @@ export interface Verified {
   credential: IssuedCredential
 }
 
+/** What the Authorization header's credential scope and X-Amz-Date name: the string to sign's frame. */
+export interface Scope {
+  amzDate: string
+  date: string
+  region: string
+  service: string
+  signedHeaders: string
+}
+
+/** SigV4's string to sign for this request: what the HMAC (or, for a managed instance, RSA) signs. */
+export function stringToSign(req: SignedRequest, scope: Scope): string {
+  const canonicalHeaders = scope.signedHeaders
+    .split(';')
+    .map((name) => {
+      const value = req.headers[name]
+      const text = Array.isArray(value) ? value.join(',') : (value ?? '')
+      return `${name}:${text.trim().replace(/\s+/g, ' ')}\n`
+    })
+    .join('')
+  const canonical = [
+    req.method,
+    req.path,
+    canonicalQuery(req.query),
+    canonicalHeaders,
+    scope.signedHeaders,
+    sha256(req.body),
+  ].join('\n')
+  const credentialScope = `${scope.date}/${scope.region}/${scope.service}/aws4_request`
+  return ['AWS4-HMAC-SHA256', scope.amzDate, credentialScope, sha256(canonical)].join('\n')
+}
+
 export function verifySignature(req: SignedRequest, keys: KeyStore, protocol: Protocol, now: Date): Verified {
   const fail = (jsonCode: string, queryCode: string, message: string) =>
     new ApiError(protocol === 'json' ? jsonCode : queryCode, message, protocol === 'json' ? 400 : 401)
@@ -104,24 +135,7 @@ export function verifySignature(req: SignedRequest, keys: KeyStore, protocol: Pr
       `Signature expired: ${amzDate} is now earlier than the allowed time window.`,
     )
   }
-  const names = (signedHeaders as string).split(';')
-  const canonicalHeaders = names
-    .map((name) => {
-      const value = req.headers[name]
-      const text = Array.isArray(value) ? value.join(',') : (value ?? '')
-      return `${name}:${text.trim().replace(/\s+/g, ' ')}\n`
-    })
-    .join('')
-  const canonical = [
-    req.method,
-    req.path,
-    canonicalQuery(req.query),
-    canonicalHeaders,
-    signedHeaders,
-    sha256(req.body),
-  ].join('\n')
-  const scope = `${date}/${region}/${service}/aws4_request`
-  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n')
+  const toSign = stringToSign(req, { amzDate, date, region, service, signedHeaders } as Scope)
   let key = hmac(`AWS4${creds.secretAccessKey}`, date as string)
   key = hmac(key, region as string)
   key = hmac(key, service as string)

@@ -59,6 +59,8 @@ export class AgentHub {
   readonly #relays = new Map<string, SessionRelay>()
   readonly #jobs = new Map<string, PendingJob>()
   readonly #online = new Map<string, Array<() => void>>()
+  /** instances whose agent has reported Online at least once */
+  readonly #pinged = new Set<string>()
 
   constructor(state: SandboxState, opts: HubOptions) {
     this.#state = state
@@ -84,6 +86,7 @@ export class AgentHub {
   /** Called by UpdateInstanceInformation and the control channel: wake who waits for this instance. */
   notifyOnline(instanceId: string): void {
     const instance = this.#state.instances.get(instanceId)
+    if (instance?.pingStatus === 'Online') this.#pinged.add(instanceId)
     if (instance?.pingStatus !== 'Online' || !this.isConnected(instanceId)) return
     for (const resolve of this.#online.get(instanceId) ?? []) resolve()
     this.#online.delete(instanceId)
@@ -165,6 +168,12 @@ export class AgentHub {
       if (previous && previous !== ws) previous.terminate()
       const instance = this.#state.instances.get(instanceId)
       if (instance && agentVersion) instance.agentVersion = agentVersion
+      // an open control channel is an agent that reaches the service: Online again after a lost one
+      // (a node that has pinged before; a new one waits for its first UpdateInstanceInformation)
+      if (instance && this.#pinged.has(instanceId)) {
+        instance.pingStatus = 'Online'
+        instance.lastPingDateTime = this.#state.now()
+      }
       this.#opts.log?.debug(`sandbox mgs: control channel of ${instanceId} open`)
       ws.on('message', (frame: Buffer, binary: boolean) => {
         if (binary) this.#onControlMessage(ws, instanceId, frame)
@@ -178,6 +187,12 @@ export class AgentHub {
       this.notifyOnline(instanceId)
     })
     ws.on('error', () => {})
+  }
+
+  /** A deregistered node: its agent's control channel is dropped (and a new one is refused). */
+  disconnect(instanceId: string): void {
+    this.#controls.get(instanceId)?.terminate()
+    this.#controls.delete(instanceId)
   }
 
   /** Is this the token of an agent's data channel? Then the relay takes the socket. */

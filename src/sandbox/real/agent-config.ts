@@ -1,19 +1,29 @@
 // The agent's two files in /etc/amazon/ssm, after shared/tools/amazon-ssm-agent/reference/: every AWS
-// endpoint on the sandbox and an identity the agent takes as given, so it never registers or asks
-// instance metadata who it is.
+// endpoint on the sandbox and either an identity the agent takes as given (it never registers or asks
+// instance metadata who it is), or, for a Pi that registers itself, the OnPrem identity
+// (`amazon-ssm-agent -register` writes it to /var/lib/amazon/ssm) with the credentials it rotates
+// shared in root's /root/.aws/credentials, profile "default" (ShareProfile empty: sharedCredentials.Store).
 export interface AgentConfigOptions {
-  instanceId: string
+  /** the identity given (CustomIdentity) */
+  instanceId?: string
+  /** or: the node registers itself and takes the OnPrem identity */
+  selfRegistered?: boolean
   region: string
   /** the port the agent dials on 127.0.0.1 inside its network namespace */
   servicePort: number
 }
 
-export function agentConfigJson({ instanceId, region, servicePort }: AgentConfigOptions): string {
+export function agentConfigJson({
+  instanceId,
+  selfRegistered,
+  region,
+  servicePort,
+}: AgentConfigOptions): string {
   // Mgs.Endpoint needs the scheme: a bare host:port fails to parse and the agent silently falls back
   // to the public ssmmessages endpoint (shared/tools/amazon-ssm-agent/README.md).
   const endpoint = `https://127.0.0.1:${servicePort}`
   const config = {
-    Profile: { ShareCreds: false },
+    Profile: selfRegistered ? { ShareCreds: true, ShareProfile: '' } : { ShareCreds: false },
     Mds: { Endpoint: endpoint, CommandWorkersLimit: 5, StopTimeoutMillis: 20000, CommandRetryLimit: 15 },
     Ssm: { Endpoint: endpoint, HealthFrequencyMinutes: 5, SessionLogsDestination: 'none' },
     Mgs: { Region: region, Endpoint: endpoint, StopTimeoutMillis: 20000, SessionWorkersLimit: 1000 },
@@ -26,10 +36,12 @@ export function agentConfigJson({ instanceId, region, servicePort }: AgentConfig
     Os: { Lang: 'en-US', Name: '', Version: '1' },
     S3: { Endpoint: endpoint, Region: region },
     Kms: { Endpoint: endpoint },
-    Identity: {
-      ConsumptionOrder: ['CustomIdentity'],
-      CustomIdentities: [{ InstanceID: instanceId, Region: region, CredentialsProvider: 'DEFAULT' }],
-    },
+    Identity: selfRegistered
+      ? { ConsumptionOrder: ['OnPrem'] }
+      : {
+          ConsumptionOrder: ['CustomIdentity'],
+          CustomIdentities: [{ InstanceID: instanceId, Region: region, CredentialsProvider: 'DEFAULT' }],
+        },
   }
   return `${JSON.stringify(config, null, 2)}\n`
 }

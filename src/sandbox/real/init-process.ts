@@ -100,8 +100,9 @@ export function spawnInit(dir: string): InitProcess {
       if (Date.now() > deadline) throw new Error(`not ready after ${START_TIMEOUT_MS / 1000} s`)
       await sleep(20)
     }
-    // PID 1 started the agent; make sure it did not die at once (a bad config does that).
-    const probe = ['bash', '-c', 'kill -0 "$(cat /run/ssm-ssh/agent.pid)"']
+    // PID 1 started the agent (unless the Pi is unenrolled); make sure it did not die at once (a bad
+    // config does that).
+    const probe = ['bash', '-c', '[ -e /run/ssm-ssh/unenrolled ] || kill -0 "$(cat /run/ssm-ssh/agent.pid)"']
     if ((await execInside(pid, join(dir, 'root'), probe, { timeoutMs: 5000 })).exitCode !== 0) {
       throw new Error(`the agent is not running\n${await tailOf(join(dir, 'logs/agent-output.log'), 10)}`)
     }

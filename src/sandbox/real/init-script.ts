@@ -63,6 +63,16 @@ done
 install -D -m 0644 "$seed/amazon-ssm-agent.json" "$root/etc/amazon/ssm/amazon-ssm-agent.json"
 install -D -m 0644 "$seed/seelog.xml" "$root/etc/amazon/ssm/seelog.xml"
 install -D -m 0644 "$seed/ca.pem" "$root/etc/ssl/certs/ssm-sandbox-ca.pem"
+if [ "$UNENROLLED" = yes ]; then
+  # A Pi fresh out of the box: the agent is installed with an init script (no systemd here) and
+  # trusts the sandbox through the system's CA bundle, whoever starts it; nothing registers it.
+  install -D -m 0755 "$seed/amazon-ssm-agent.init" "$root/etc/init.d/amazon-ssm-agent"
+  bundle=$root/etc/ssl/certs/ca-certificates.crt
+  { [ -f "$bundle" ] && cat "$bundle"; cat "$seed/ca.pem"; } >"$dir/ca-bundle.tmp"
+  rm -f "$bundle"
+  install -m 0644 "$dir/ca-bundle.tmp" "$bundle"
+  rm -f "$dir/ca-bundle.tmp"
+fi
 
 # The platform the agent reports, when it is not this machine's (an Amazon Linux EC2 instance)
 if [ -s "$seed/os-release" ]; then
@@ -131,6 +141,16 @@ wait_listening() {
 wait_listening 127.0.0.1 "$SERVICE_PORT"
 for address in 127.0.0.1 $LAN_ADDRESSES; do wait_listening "$address" 22; done
 
+# An unenrolled Pi answers plain SSH from the machine: its port 22 on a socket in its dir, which the
+# sandbox forwards from a 127.0.0.1 port (its own network namespace has loopback only).
+if [ "$UNENROLLED" = yes ]; then
+  start socat "UNIX-LISTEN:$dir/ssh.sock,fork,mode=0600,unlink-early" "TCP:127.0.0.1:22" \
+    >>"$dir/logs/socat-ssh.log" 2>&1 &
+  for _ in $(seq 200); do [ -S "$dir/ssh.sock" ] && break; sleep 0.025; done
+  agent=
+  : >"$root/run/ssm-ssh/unenrolled"
+  say "unenrolled: the agent is installed, not registered and not running"
+else
 # The agent's credential chain (environment, root's shared credentials file, a container endpoint,
 # instance metadata) ends at the role's endpoint on the sandbox, as on EC2 it ends at the instance
 # profile: a key left in /root/.aws/credentials shadows it, as seed 001 warns.
@@ -139,10 +159,14 @@ start AWS_CONTAINER_CREDENTIALS_FULL_URI="https://127.0.0.1:$SERVICE_PORT/v2/cre
   chroot "$root" /usr/bin/amazon-ssm-agent >>"$dir/logs/agent-output.log" 2>&1 &
 agent=$!
 echo "$agent" >"$root/run/ssm-ssh/agent.pid"
+fi
 
 set +e
 trap - ERR
 stop() {
+  # on an unenrolled Pi, whatever its init script started
+  [ -n "$agent" ] || agent=$(cat "$root/run/amazon-ssm-agent.pid" 2>/dev/null) || agent=
+  [ -n "$agent" ] || exit 0
   say "$1: stopping the agent"
   kill -TERM "$agent" 2>/dev/null
   for _ in $(seq 20); do kill -0 "$agent" 2>/dev/null || break; sleep 0.1; done
@@ -152,6 +176,7 @@ trap 'stop SIGTERM' TERM
 say "ready: agent pid $agent"
 echo "$agent" >"$dir/ready"
 agent_up=yes
+[ -n "$agent" ] || agent_up=no
 # bash reaps adopted orphans only between commands, not while blocked in read (a CHLD trap does not
 # help without job control): the 1 s timeout bounds how long a session's orphan stays a zombie.
 while :; do
@@ -180,7 +205,39 @@ export interface InstanceEnv {
   OWN_ADDRESS: string
   /** the agent's token for its role's credentials endpoint (instance-spec.ts roleToken) */
   ROLE_TOKEN: string
+  /** 'yes': installed, not registered, not started; plain SSH through DIR/ssh.sock (instance-spec.ts) */
+  UNENROLLED: string
 }
+
+/**
+ * /etc/init.d/amazon-ssm-agent of an unenrolled Pi: how `enroll` starts and stops the agent where no
+ * systemd runs. The agent gets a clean environment with HOME=/root, so the credentials it shares land
+ * in /root/.aws/credentials as under systemd.
+ */
+export const AGENT_INIT_SCRIPT = `#!/bin/sh
+# amazon-ssm-agent: start | stop | restart | status (the ssm-ssh sandbox's unenrolled Pis)
+pidfile=/run/amazon-ssm-agent.pid
+running() { [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+case "$1" in
+start)
+  running && exit 0
+  mkdir -p /var/log/amazon/ssm
+  env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \\
+    setsid /usr/bin/amazon-ssm-agent </dev/null >>/var/log/amazon/ssm/agent-output.log 2>&1 &
+  echo $! >"$pidfile" ;;
+stop)
+  if running; then
+    pid=$(cat "$pidfile")
+    kill -TERM "$pid"
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null
+  fi
+  rm -f "$pidfile" ;;
+restart) "$0" stop; "$0" start ;;
+status) running ;;
+*) echo "usage: $0 start|stop|restart|status" >&2; exit 2 ;;
+esac
+`
 
 const shellQuote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`
 

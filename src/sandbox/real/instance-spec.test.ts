@@ -22,6 +22,12 @@ describe('specProblem', () => {
     expect(specProblem(good)).toBeUndefined()
   })
 
+  it('names an unenrolled Pi by its host name, never by anything a shell or path would take apart', () => {
+    expect(specProblem({ ...good, id: 'pi-new-1', unenrolled: true })).toBeUndefined()
+    for (const id of ['../pi', 'pi new', 'pi;reboot', 'Pi-1', ''])
+      expect(specProblem({ ...good, id, unenrolled: true })).toContain('is not an instance id')
+  })
+
   it.each<[Partial<RealInstanceSpec>, string]>([
     [{ id: 'pi-kitchen' }, 'is not an instance id'],
     [{ hostname: 'pi kitchen' }, 'bad hostname'],

@@ -42,6 +42,12 @@ export interface RealInstanceSpec {
   ownAddress?: string
   /** names the instance resolves through its /etc/hosts: name → addresses, in the order they resolve */
   lanNames?: Record<string, string[]>
+  /**
+   * a Pi fresh out of the box: the agent installed (config and /etc/init.d script) but not registered
+   * and not started; its agent registers itself (OnPrem identity, credentials shared in
+   * /root/.aws/credentials) once `enroll` runs. Its sshd answers on DIR/ssh.sock. `id` is then a name.
+   */
+  unenrolled?: boolean
   log?: Log
 }
 
@@ -52,7 +58,8 @@ const PLAIN_PATH = /^\/[\w./-]*$/
 
 /** Everything that ends up in a shell variable, a mount option or a config line, checked first. */
 export function specProblem(spec: RealInstanceSpec): string | undefined {
-  if (!/^(mi-[0-9a-f]{17}|i-[0-9a-f]{8,17})$/.test(spec.id)) return `"${spec.id}" is not an instance id`
+  const idPattern = spec.unenrolled ? /^[a-z][a-z0-9-]{0,62}$/ : /^(mi-[0-9a-f]{17}|i-[0-9a-f]{8,17})$/
+  if (!idPattern.test(spec.id)) return `"${spec.id}" is not an instance id`
   if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(spec.hostname)) return `bad hostname "${spec.hostname}"`
   if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(spec.region)) return `bad region "${spec.region}"`
   if (!PLAIN_PATH.test(resolve(spec.dir))) return `dir ${spec.dir} must be a plain path (no ',', ':', spaces)`

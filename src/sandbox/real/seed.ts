@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs'
 import { chmod, copyFile, mkdir, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { agentConfigJson, SEELOG_XML } from './agent-config.ts'
-import { INIT_SCRIPT, instanceEnv } from './init-script.ts'
+import { AGENT_INIT_SCRIPT, INIT_SCRIPT, instanceEnv } from './init-script.ts'
 import type { RealInstanceSpec } from './instance-spec.ts'
 import { AGENT_BINARIES } from './prerequisites.ts'
 import { killInstance, liveInstanceProcesses } from './reap.ts'
@@ -39,10 +39,16 @@ export async function writeSeed(spec: RealInstanceSpec, dir: string): Promise<vo
     OWN_ADDRESS: spec.ownAddress ?? '',
     LAN_USERS: unique(lanHosts.flatMap((h) => h.users)).join(' '),
     ROLE_TOKEN: spec.roleToken,
+    UNENROLLED: spec.unenrolled ? 'yes' : 'no',
   })
   await writeFile(join(dir, 'instance.env'), env, { mode: 0o600 })
-  const config = agentConfigJson({ instanceId: spec.id, region: spec.region, servicePort: spec.servicePort })
+  const config = agentConfigJson({
+    region: spec.region,
+    servicePort: spec.servicePort,
+    ...(spec.unenrolled ? { selfRegistered: true } : { instanceId: spec.id }),
+  })
   await writeFile(join(seed, 'amazon-ssm-agent.json'), config)
+  if (spec.unenrolled) await writeFile(join(seed, 'amazon-ssm-agent.init'), AGENT_INIT_SCRIPT)
   await writeFile(join(seed, 'seelog.xml'), SEELOG_XML)
   await copyFile(spec.caCertFile, join(seed, 'ca.pem'))
   // /etc/hosts lines after the instance's own, one per address, in the order the names resolve
