@@ -89,9 +89,14 @@ install_agent() {
 
 register() {
   [ -n "$ACTIVATION_ID" ] && [ -n "$ACTIVATION_CODE" ] && [ -n "$REGION" ] || fail "no activation given"
+  # the agent logs why it failed to its console when its seelog.xml has one, always to errors.log
+  errors=/var/log/amazon/ssm/errors.log
+  seen=$(wc -l <"$errors" 2>/dev/null || echo 0)
   if ! out=$(amazon-ssm-agent -register -code "$ACTIVATION_CODE" -id "$ACTIVATION_ID" \
     -region "$REGION" -y 2>&1); then
     why=$(printf '%s\n' "$out" | sed -n 's/.*Registration failed due to //p' | tail -n 1)
+    [ -n "$why" ] || [ -L "$errors" ] ||
+      why=$(tail -n "+$((seen + 1))" "$errors" 2>/dev/null | sed -n 's/.*Registration failed due to //p' | tail -n 1)
     fail "the agent could not register: ${why:-see the agent's log}"
   fi
   new=$(registered_id)

@@ -16,7 +16,7 @@ import {
   enrollTemplate,
   NODE_FLAGS,
   nodeFlags,
-  noStoredActivation,
+  storedActivation,
 } from './enrolment.ts'
 
 export interface EnrollOptions extends ActivationFlags {
@@ -75,6 +75,13 @@ export async function enrollScript(
   }
 }
 
+/**
+ * The service refused the activation the Pi registered with: full (RegistrationLimitExceeded),
+ * expired or gone since it was judged valid — another enrolment may have used its last place.
+ */
+export class ActivationRefused extends CliError {}
+const REFUSED_ACTIVATION = /RegistrationLimitExceeded|ActivationExpired|InvalidActivation\b/
+
 /** The script over plain ssh, and what it reported; a failure is an error naming the host. */
 export async function enrollOverSsh(
   target: PlainSshTarget,
@@ -93,7 +100,8 @@ export async function enrollOverSsh(
         hint: 'check that plain ssh (with -p/-i/-o as given) logs in, and that the user may sudo without a password',
       },
     )
-  throw new CliError(`enrolling ${where} failed: ${terminalSafe(report.reason)}`, {
+  const Failure = REFUSED_ACTIVATION.test(report.reason) ? ActivationRefused : CliError
+  throw new Failure(`enrolling ${where} failed: ${terminalSafe(report.reason)}`, {
     hint: r.timedOut
       ? 'the script took more than 5 minutes'
       : 'the agent’s log on the Pi is in /var/log/amazon/ssm/',
@@ -109,13 +117,28 @@ export async function runEnroll(
   const clients = clientsFor(ctx)
   const region = await clients.region()
   const scriptFor = (force: boolean) => enrollScript(options, ctx, ensure, { region, mode: 'enroll', force })
-  if (!options.ssh) {
+  const ssh = options.ssh
+  if (!ssh) {
     ctx.io.stdout.write(await scriptFor(options.force))
     return 0
   }
+  // The stored activation was valid when judged, but enrolments running at once may fill it before
+  // this Pi registers: then ask for a valid one again (the store makes one new activation, under its
+  // lock, for all who ask) and register with that. Activation flags are used as given, once.
+  const stored = options.activationId === undefined
+  const enrolOnce = async (force: boolean): Promise<EnrollReport> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await enrollOverSsh(ssh, await scriptFor(force), ctx)
+      } catch (error) {
+        if (!(error instanceof ActivationRefused) || !stored || attempt >= 4) throw error
+        ctx.log.verbose(`${error.message}: asking for a valid activation again`)
+      }
+    }
+  }
   const { nameNode, nodeStatus, waitOnline } = await import('../aws/managed-nodes.ts')
   const started = Date.now()
-  let report = await enrollOverSsh(options.ssh, await scriptFor(options.force), ctx)
+  let report = await enrolOnce(options.force)
   if (report.kind === 'already') {
     // its own, or a copied card's: an id the service no longer knows, or that another machine reports
     const status = await nodeStatus(clients, report.id)
@@ -128,11 +151,11 @@ export async function runEnroll(
       ctx.log.warn(
         `${report.id} ${status ? `is ${terminalSafe(status.computerName)}'s id (a copied SD card?)` : 'is not registered any more'}: registering ${terminalSafe(report.host)} anew`,
       )
-      report = await enrollOverSsh(options.ssh, await scriptFor(true), ctx)
+      report = await enrolOnce(true)
     }
   }
   if (report.kind !== 'registered' && report.kind !== 'already')
-    throw new CliError(`enrolling ${terminalSafe(options.ssh.destination)} gave no instance id`, {
+    throw new CliError(`enrolling ${terminalSafe(ssh.destination)} gave no instance id`, {
       hint: 'run the script by hand (ssm-ssh enroll without --ssh prints it)',
     })
   const name = options.name ?? report.host
@@ -163,5 +186,5 @@ export const enroll: Command<EnrollOptions> = {
     "ssm-ssh enroll --ssh pi@10.0.0.7 --package-url 'https://s3.eu-west-1.amazonaws.com/amazon-ssm-eu-west-1/latest/debian_{arch}/amazon-ssm-agent.deb'",
   ],
   parse,
-  run: (options, ctx) => runEnroll(options, ctx, noStoredActivation),
+  run: (options, ctx) => runEnroll(options, ctx, storedActivation),
 }

@@ -17,13 +17,15 @@ export interface ActivationRequest {
 export type EnsureActivation = (ctx: Context, request: ActivationRequest) => Promise<Activation>
 
 /**
- * Until `ssm-ssh activation` lands (issue 18 part 1) there is no stored activation to use: the ids
- * must be given. Replaced by activation-store's ensureActivation when that merges.
+ * The activation stored in Parameter Store, created or renewed when it is expired, full or gone —
+ * what `ssm-ssh activation ensure --role ROLE` keeps (src/aws/activation-store.ts), with its lock so
+ * that enrolments running at once create one activation between them.
  */
-export const noStoredActivation: EnsureActivation = async () => {
-  throw new UsageError('no activation given', {
-    hint: 'pass --activation-id ID --activation-code CODE (aws ssm create-activation makes one)',
-  })
+export const storedActivation: EnsureActivation = async (ctx, { role }) => {
+  const { clientsFor } = await import('./aws-context.ts')
+  const { ensureActivation } = await import('../aws/activation-store.ts')
+  const a = await ensureActivation(clientsFor(ctx), { role, onStep: (text) => ctx.log.verbose(text) })
+  return { id: a.activationId, code: a.activationCode }
 }
 
 export interface ActivationFlags {

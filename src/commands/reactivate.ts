@@ -15,8 +15,8 @@ import {
   type EnsureActivation,
   NODE_FLAGS,
   nodeFlags,
-  noStoredActivation,
   parseSeconds,
+  storedActivation,
 } from './enrolment.ts'
 
 export interface ReactivateOptions extends ActivationFlags {
@@ -181,5 +181,5 @@ export const reactivate: Command<ReactivateOptions> = {
     'ssm-ssh reactivate mi-0123456789abcdef0 --ssh pi@pi-garage.local   # reach the copy directly',
   ],
   parse,
-  run: (options, ctx) => runReactivate(options, ctx, noStoredActivation),
+  run: (options, ctx) => runReactivate(options, ctx, storedActivation),
 }
