@@ -11,6 +11,8 @@ import type { SimActivation } from '../../src/sandbox/model.ts'
 import { cli, startWorld, type World } from '../helpers/e2e.ts'
 import { describeReal } from '../helpers/real.ts'
 
+const CLOUDWATCH_TOML = '/opt/aws/amazon-cloudwatch-agent/etc/common-config.toml'
+
 const ACTIVATION: SimActivation = {
   activationId: '7c0d2f3e-1a2b-4c3d-8e9f-0a1b2c3d4e5f',
   activationCode: 'Qx7pL2vN9rT4wY6zA1bC3dE5',
@@ -164,6 +166,17 @@ describeReal('enrolment of unenrolled real Pis (amazon-ssm-agent 3.3.1142.0)', (
     expect(ops).not.toContain('AddTagsToResource')
     expect(w.box.state.instances.size).toBe(count)
     expect(activation().registrationsCount).toBe(1)
+  })
+
+  it('after the CloudWatch recipe, its common-config.toml names the file the agent rotates its credentials into', async () => {
+    const r = await cliRun(['run', 'pi-lab-1', '--recipe', 'cloudwatch-agent'])
+    expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0)
+    const toml = await inside('pi-new-1', `cat ${CLOUDWATCH_TOML}`)
+    expect(toml).toMatch(/^\[credentials\]$/m)
+    expect(toml).toMatch(/^\s*shared_credential_file\s*=\s*"\/root\/\.aws\/credentials"$/m)
+    expect(toml).toMatch(/^\s*shared_credential_profile\s*=\s*"default"$/m)
+    // and that file's [default] profile is the agent's own role session, rotated by the agent
+    expect(await inside('pi-new-1', 'cat /root/.aws/credentials')).toMatch(/^\[default\]$/m)
   })
 
   it('after the sandbox revokes its credentials, the agent rotates new ones into /root/.aws/credentials', async () => {
