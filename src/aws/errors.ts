@@ -97,6 +97,12 @@ export function translateAwsError(error: unknown, context: TranslateContext): Cl
       },
     )
   }
+  if (name === 'BadRequest' && /advanced-instances tier/.test(message)) {
+    return new TargetError(`${message} (the account's hybrid nodes are on the standard tier)`, {
+      hint: 'aws ssm update-service-setting --setting-id /ssm/managed-instance/activation-tier --setting-value advanced (charged per node hour); ssm-ssh doctor checks it',
+      cause: error,
+    })
+  }
   if (name === 'TargetNotConnected') {
     return new TargetError(`${message || 'the target is not connected'}`, {
       hint: 'the instance is offline or its agent cannot open sessions: ssm-ssh ls shows its last ping',

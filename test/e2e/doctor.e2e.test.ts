@@ -159,6 +159,12 @@ describeReal('doctor on a real instance (amazon-ssm-agent) and simulated ones', 
           fix: `aws ssm update-service-setting --setting-id arn:aws:ssm:${w.box.region}:123456789012:servicesetting/ssm/managed-instance/activation-tier --setting-value advanced`,
         }),
       ])
+      // and ssh itself gets the service's refusal as one line naming the setting (BadRequest)
+      const s = await w.ssh('pi-kitchen', 'true')
+      expect(String(s.stderr)).toContain(
+        'Enable advanced-instances tier to use Session Manager with your on-premises instances',
+      )
+      expect(String(s.stderr)).toContain('--setting-value advanced')
     } finally {
       await ssm.send(new UpdateServiceSettingCommand({ SettingId: setting, SettingValue: 'advanced' }))
       ssm.destroy()

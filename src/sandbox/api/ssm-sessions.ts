@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { compareVersions } from '../../support/version-compare.ts'
 import type { Principal } from '../credentials.ts'
 import type { SandboxState, SimSession } from '../model.ts'
-import { awsError } from './errors.ts'
+import { ApiError, awsError } from './errors.ts'
 import { decodeToken, page } from './pagination.ts'
 import { type Body, Checker } from './validate.ts'
 
@@ -54,6 +54,14 @@ export function startSession(
     throw awsError('InvalidParameters', `Parameter "portNumber" "${port}" failed to satisfy constraint`)
   const target = body.Target as string
   const instance = state.instances.get(target)
+  // Session Manager reaches hybrid nodes only on the advanced-instances tier (seed 004)
+  if (instance?.kind === 'hybrid' && state.activationTier.value !== 'advanced')
+    throw new ApiError(
+      'BadRequest',
+      'Enable advanced-instances tier to use Session Manager with your on-premises instances',
+      400,
+      'message',
+    )
   // AWS answers TargetNotConnected for offline nodes, for agents too old for the document, and for
   // ids of other accounts or Regions alike (§2.2).
   const connected =
