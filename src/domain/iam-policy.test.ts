@@ -60,6 +60,7 @@ describe('renderPolicy', () => {
       'OwnSessionsOnlyResumeOpenEnd',
       'ListInstancesAndTheirTags',
       'ReadManagedInstanceTags',
+      'ReadTheHybridTierForDoctor',
       'SimulateOwnPolicyForDoctor',
     ])
   })

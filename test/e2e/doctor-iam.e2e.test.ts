@@ -4,9 +4,10 @@
 // `ssm-ssh policy`; a caller who may not simulate gets "could not check", a warning, not a failure.
 // (Only the permission findings are asserted: the targets are simulated, whose host checks run in
 // this machine's userland.)
+import { execa } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runDoctor } from '../helpers/doctor.ts'
-import { startWorld, type World } from '../helpers/e2e.ts'
+import { cli, startWorld, type World } from '../helpers/e2e.ts'
 
 const READS = [
   'ssm:DescribeInstanceInformation',
@@ -79,5 +80,38 @@ describe('doctor: a caller who may not ask IAM', () => {
         why: expect.stringMatching(/^could not check whether IAM allows StartSession: ./),
       }),
     ])
+  })
+})
+
+describe('doctor under the policy `ssm-ssh policy --tag site=home` prints', () => {
+  let w: World
+  beforeAll(async () => {
+    const printed = await execa(process.execPath, [cli, 'policy', '--tag', 'site=home'], {
+      env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      extendEnv: false,
+    })
+    w = await startWorld({ iamPolicy: printed.stdout })
+  })
+  afterAll(async () => {
+    await w?.close()
+  })
+
+  it('may read the tier and simulate its own policy: both checks answer for a site=home Pi', async () => {
+    const r = await runDoctor(w, ['pi-kitchen'])
+    const id = w.idOf('pi-kitchen')
+    const of = (check: string) => r.findings.filter((f) => f.check === check && f.target === id)
+    expect(of('instance tier'), JSON.stringify(r.findings)).toEqual([
+      expect.objectContaining({ level: 'ok' }),
+    ])
+    expect(of('permission')).toEqual([expect.objectContaining({ level: 'ok' })])
+    // Run Command is not in that policy (it is root on the host): the host checks say so and the rest goes on
+    expect(of('run command')).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        why: expect.stringContaining('your IAM policy does not allow ssm:SendCommand'),
+        fix: expect.stringContaining('ssm-ssh policy --push-key'),
+      }),
+    ])
+    expect(r.exitCode).toBe(10)
   })
 })

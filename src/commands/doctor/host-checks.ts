@@ -7,6 +7,7 @@ import { type Finding, fail, warn } from '../../domain/doctor/finding.ts'
 import { hostFindings, parseHostReport } from '../../domain/doctor/host-report.ts'
 import type { Instance } from '../../domain/instance.ts'
 import { fingerprint } from '../../domain/push-key.ts'
+import { AuthError } from '../../support/errors.ts'
 import { readTemplate } from '../template-file.ts'
 
 export interface HostCheckOptions {
@@ -39,12 +40,26 @@ export async function hostChecks(
   const { runShellScript } = await import('../../aws/run-command.ts')
   const template = await readTemplate('doctor-host.sh')
   const script = template.replace('__PORT__', String(o.port))
-  const results = await runShellScript(
-    clients,
-    targets.map((t) => t.id),
-    script,
-    { timeoutSeconds: 30, deadline: o.deadline, comment: 'ssm-ssh doctor' },
-  )
+  let results: Awaited<ReturnType<typeof runShellScript>>
+  try {
+    results = await runShellScript(
+      clients,
+      targets.map((t) => t.id),
+      script,
+      { timeoutSeconds: 30, deadline: o.deadline, comment: 'ssm-ssh doctor' },
+    )
+  } catch (error) {
+    // a caller who may not use Run Command still gets every other check
+    if (!(error instanceof AuthError)) throw error
+    return targets.map((t) =>
+      warn(
+        'run command',
+        `could not run the host checks: ${error.message}`,
+        'the host checks need ssm:SendCommand with AWS-RunShellScript (ssm-ssh policy --push-key grants it)',
+        t.id,
+      ),
+    )
+  }
   const findings: Finding[] = []
   for (const t of targets) {
     const r = results.find((x) => x.instanceId === t.id)

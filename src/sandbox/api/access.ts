@@ -69,6 +69,19 @@ export const ssmAccess: Record<string, AccessOf> = {
     action: 'ssm:ListTagsForResource',
     resources: str(body.ResourceId) ? [instanceResource(state, body.ResourceId)] : [],
   }),
+  // a service setting by its path (/ssm/…) or its ARN
+  GetServiceSetting: (state, body) => ({
+    action: 'ssm:GetServiceSetting',
+    resources: str(body.SettingId)
+      ? [
+          {
+            arn: body.SettingId.startsWith('arn:')
+              ? body.SettingId
+              : `arn:aws:ssm:${state.region}:${state.accountId}:servicesetting${body.SettingId}`,
+          },
+        ]
+      : [],
+  }),
   AddTagsToResource: (state, body) => ({
     action: 'ssm:AddTagsToResource',
     resources: str(body.ResourceId) ? [instanceResource(state, body.ResourceId)] : [],
