@@ -21,6 +21,10 @@ export interface SandboxCommandOptions {
   agentBinDir?: string
   /** the caller's IAM policy (a JSON file) */
   iamPolicyFile?: string
+  /** the account's hybrid tier (Session Manager needs advanced for mi- nodes) */
+  activationTier: 'standard' | 'advanced'
+  /** copies of a real instance's SD card: another machine under its id (seed 002) */
+  clones: Array<{ of: string; name: string }>
 }
 
 function parseInteger(
@@ -60,6 +64,8 @@ export function parse(argv: string[]): SandboxCommandOptions {
       'role-token-ttl': { type: 'string' },
       'agent-bin': { type: 'string' },
       'iam-policy': { type: 'string' },
+      'activation-tier': { type: 'string' },
+      clone: { type: 'string', multiple: true },
     },
   })
   if (positionals.length > 0)
@@ -80,6 +86,23 @@ export function parse(argv: string[]): SandboxCommandOptions {
       })
     sshTarget = { host: m[1] as string, port: Number(m[2]) }
   }
+  const activationTier = values['activation-tier'] ?? 'advanced'
+  if (activationTier !== 'standard' && activationTier !== 'advanced')
+    throw new UsageError(`--activation-tier ${activationTier} is not standard or advanced`, {
+      hint: 'use --activation-tier standard to see what Session Manager does without the advanced tier',
+    })
+  const clones = (values.clone ?? []).map((text) => {
+    const m = /^([a-z0-9][a-z0-9-]{0,62})=([a-z0-9][a-z0-9-]{0,62})$/i.exec(text)
+    if (!m)
+      throw new UsageError(`--clone ${text} is not NAME=COPY`, {
+        hint: 'e.g. --real 1 --clone pi-kitchen=pi-kitchen-copy (a second machine under pi-kitchen’s id)',
+      })
+    return { of: m[1] as string, name: m[2] as string }
+  })
+  if (clones.length > 0 && values.real === undefined)
+    throw new UsageError('--clone needs --real N', {
+      hint: 'a clone copies a real instance: e.g. --real 1 --clone pi-kitchen=pi-kitchen-copy',
+    })
   return {
     port: parseInteger('--port', values.port, 0, 0, 65535),
     fleet: parseInteger('--fleet', values.fleet, 12, 1, 100_000),
@@ -97,6 +120,8 @@ export function parse(argv: string[]): SandboxCommandOptions {
       : {}),
     ...(values['agent-bin'] !== undefined ? { agentBinDir: values['agent-bin'] } : {}),
     ...(values['iam-policy'] !== undefined ? { iamPolicyFile: values['iam-policy'] } : {}),
+    activationTier,
+    clones,
   }
 }
 
@@ -104,13 +129,14 @@ export const sandbox: Command<SandboxCommandOptions> = {
   name: 'sandbox',
   summary: 'run the local Session Manager sandbox in the foreground',
   usage:
-    'ssm-ssh sandbox [--port N] [--fleet N] [--seed N] [--latency-ms N] [--faults SPEC] [--pace agent|off] [--state DIR] [--authorized-key FILE.pub] [--ssh-target HOST:PORT] [--real N] [--unenrolled N] [--role-token-ttl SECONDS] [--agent-bin DIR] [--iam-policy FILE]',
+    'ssm-ssh sandbox [--port N] [--fleet N] [--seed N] [--latency-ms N] [--faults SPEC] [--pace agent|off] [--state DIR] [--authorized-key FILE.pub] [--ssh-target HOST:PORT] [--real N] [--unenrolled N] [--role-token-ttl SECONDS] [--agent-bin DIR] [--iam-policy FILE] [--activation-tier standard|advanced] [--clone NAME=COPY]…',
   examples: [
     'ssm-ssh sandbox --fleet 200 --authorized-key ~/.ssh/id_ed25519.pub',
     'ssm-ssh sandbox --faults drop=0.02,dup=0.02,reorder=0.05,disconnect=5s --seed 7',
     "sudo ssm-ssh sandbox --real 3   # three instances run AWS's own amazon-ssm-agent and sshd",
     'ssm-ssh policy --tag site=home > p.json && ssm-ssh sandbox --iam-policy p.json',
     'sudo ssm-ssh sandbox --unenrolled 2   # two Pis fresh out of the box, for ssm-ssh enroll --ssh',
+    'sudo ssm-ssh sandbox --real 1 --clone pi-kitchen=pi-kitchen-copy   # a cloned SD card: two machines, one mi- id',
   ],
   parse,
   async run(options, ctx) {
@@ -131,6 +157,8 @@ export const sandbox: Command<SandboxCommandOptions> = {
       ...(options.roleTokenTtlSeconds ? { roleTokenTtlSeconds: options.roleTokenTtlSeconds } : {}),
       ...(options.agentBinDir ? { agentBinDir: options.agentBinDir } : {}),
       ...(iamPolicy !== undefined ? { iamPolicy } : {}),
+      activationTier: options.activationTier,
+      ...(options.clones.length > 0 ? { clones: options.clones } : {}),
       region: ctx.global.region ?? 'eu-west-1',
       log: ctx.log,
     })
