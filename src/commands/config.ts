@@ -1,16 +1,15 @@
 // ssm-ssh config: our stanzas in ~/.ssh/ssm-ssh/config, one Include line for them in ~/.ssh/config.
 // The user's file is never parsed and re-printed: two lines go in at the top, --remove takes exactly
 // those out. Every write is atomic with a backup, under a lock.
-import { readFile, rm } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { Command, Context } from '../cli/command.ts'
 import type { Launcher } from '../domain/ssh-config/sanitize.ts'
 import type { Hop } from '../domain/ssh-config/stanzas.ts'
 import { unifiedDiff } from '../domain/text-diff.ts'
 import { installedCommand } from '../ssh/installed.ts'
-import { CliError, UsageError } from '../support/errors.ts'
+import { UsageError } from '../support/errors.ts'
 
 export interface ConfigOptions {
   action: 'write' | 'remove' | 'add-host' | 'remove-host' | 'hosts'
@@ -137,21 +136,8 @@ export function parse(argv: string[]): ConfigOptions {
 }
 
 async function templates(): Promise<{ wildcard: string; host: string }> {
-  // templates/ ships beside dist/ and bin/ (package.json "files")
-  const here = dirname(fileURLToPath(import.meta.url))
-  for (const dir of [resolve(here, '../templates'), resolve(here, '../../templates')]) {
-    try {
-      return {
-        wildcard: await readFile(join(dir, 'wildcard.conf'), 'utf8'),
-        host: await readFile(join(dir, 'host.conf'), 'utf8'),
-      }
-    } catch {
-      // next candidate
-    }
-  }
-  throw new CliError('the stanza templates are missing', {
-    hint: 'reinstall ssm-ssh (templates/ ships with it)',
-  })
+  const { readTemplate } = await import('../support/templates.ts')
+  return { wildcard: await readTemplate('wildcard.conf'), host: await readTemplate('host.conf') }
 }
 
 async function run(options: ConfigOptions, ctx: Context): Promise<number> {

@@ -1,12 +1,9 @@
 // What enroll and reactivate share: the script template, the activation they register with (the
 // flags, else the stored one), the plain-ssh flags, and running the script over ssh.
-import { readFile } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { Context } from '../cli/command.ts'
 import type { Activation } from '../domain/enroll-script.ts'
 import type { PlainSshTarget } from '../ssh/run-plain.ts'
-import { CliError, UsageError } from '../support/errors.ts'
+import { UsageError } from '../support/errors.ts'
 
 export interface ActivationRequest {
   /** the IAM service role the Pis assume (CreateActivation IamRole) */
@@ -134,17 +131,8 @@ export function sshTargetFrom(values: {
 }
 
 export async function enrollTemplate(): Promise<string> {
-  const here = dirname(fileURLToPath(import.meta.url))
-  for (const dir of [resolve(here, '../templates'), resolve(here, '../../templates')]) {
-    try {
-      return await readFile(join(dir, 'enroll.sh'), 'utf8')
-    } catch {
-      // next candidate
-    }
-  }
-  throw new CliError('the enroll script template is missing', {
-    hint: 'reinstall ssm-ssh (templates/ ships with it)',
-  })
+  const { readTemplate } = await import('../support/templates.ts')
+  return readTemplate('enroll.sh')
 }
 
 export function parseSeconds(flag: string, value: string | undefined, fallback: number): number {

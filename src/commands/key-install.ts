@@ -17,7 +17,7 @@ import {
   validUser,
 } from '../domain/push-key.ts'
 import { UsageError } from '../support/errors.ts'
-import { readTemplate } from './template-file.ts'
+import { readTemplate } from '../support/templates.ts'
 
 export interface InstallOptions {
   key: PublicKey

@@ -8,7 +8,7 @@ import { hostFindings, parseHostReport } from '../../domain/doctor/host-report.t
 import type { Instance } from '../../domain/instance.ts'
 import { fingerprint } from '../../domain/push-key.ts'
 import { AuthError } from '../../support/errors.ts'
-import { readTemplate } from '../template-file.ts'
+import { readTemplate } from '../../support/templates.ts'
 
 export interface HostCheckOptions {
   port: number
