@@ -1,6 +1,8 @@
 // A script run as root on a host that SSM does not reach (a Pi not enrolled yet): the real ssh, plain
 // (no ProxyCommand), no terminal and no prompt; the script goes on stdin to `sudo -n sh -s`, so no
 // value in it (an activation code) shows in the host's process list.
+import { execSsh, type SshResult } from './exec-ssh.ts'
+
 export interface PlainSshTarget {
   /** user@host, as ssh takes it */
   destination: string
@@ -10,13 +12,7 @@ export interface PlainSshTarget {
   options: string[]
 }
 
-export interface PlainSshResult {
-  /** the script's exit code, or 255 when ssh itself failed */
-  exitCode: number
-  stdout: string
-  stderr: string
-  timedOut: boolean
-}
+export type PlainSshResult = SshResult
 
 export function plainSshArgs(target: PlainSshTarget): string[] {
   return [
@@ -37,20 +33,5 @@ export async function runScriptOverSsh(
   script: string,
   options: { timeoutMs: number; signal: AbortSignal; env?: NodeJS.ProcessEnv },
 ): Promise<PlainSshResult> {
-  const { execa } = await import('execa')
-  const r = await execa('ssh', plainSshArgs(target), {
-    reject: false,
-    input: script,
-    encoding: 'utf8',
-    stripFinalNewline: false,
-    timeout: options.timeoutMs,
-    cancelSignal: options.signal,
-    ...(options.env ? { env: options.env, extendEnv: false } : {}),
-  })
-  return {
-    exitCode: r.exitCode ?? 255,
-    stdout: String(r.stdout ?? ''),
-    stderr: String(r.stderr ?? ''),
-    timedOut: r.timedOut,
-  }
+  return execSsh(plainSshArgs(target), { ...options, input: script })
 }

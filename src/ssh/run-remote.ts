@@ -1,15 +1,9 @@
 // One command on one instance over the real ssh, with our ProxyCommand, no terminal and no prompt
 // (BatchMode): its exit code and both streams, whole (no output limit, unlike Run Command).
+import { execSsh, type SshResult } from './exec-ssh.ts'
 import { proxyCommandFor } from './run-ssh.ts'
 
-export interface RemoteResult {
-  /** ssh's exit code: the command's own, or 255 when ssh itself failed */
-  exitCode: number
-  stdout: string
-  stderr: string
-  timedOut: boolean
-  cancelled: boolean
-}
+export type RemoteResult = SshResult
 
 export interface RemoteOptions {
   executable: { node: string; script: string }
@@ -27,9 +21,7 @@ export async function runRemote(
   command: string,
   options: RemoteOptions,
 ): Promise<RemoteResult> {
-  const { execa } = await import('execa')
-  const r = await execa(
-    'ssh',
+  return execSsh(
     [
       '-T',
       '-o',
@@ -42,21 +34,6 @@ export async function runRemote(
       instanceId,
       command,
     ],
-    {
-      reject: false,
-      stdin: 'ignore',
-      encoding: 'utf8',
-      stripFinalNewline: false,
-      timeout: options.timeoutMs,
-      cancelSignal: options.signal,
-      ...(options.env ? { env: options.env, extendEnv: false } : {}),
-    },
+    options,
   )
-  return {
-    exitCode: r.exitCode ?? 255,
-    stdout: String(r.stdout ?? ''),
-    stderr: String(r.stderr ?? ''),
-    timedOut: r.timedOut,
-    cancelled: r.isCanceled,
-  }
 }
