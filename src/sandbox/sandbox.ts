@@ -1,6 +1,7 @@
 // The sandbox: a local stand-in for AWS Systems Manager on 127.0.0.1 — the SSM / EC2 Instance
 // Connect / EC2 APIs, the session data channel, and a simulated fleet whose hosts run real SSH
 // servers. One HTTP port serves the APIs and the websocket upgrades, as one endpoint URL.
+
 import { randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createServer as createHttpServer, type Server } from 'node:http'
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { UsageError } from '../support/errors.ts'
 import { type Log, silentLog } from '../support/log.ts'
+import { agentPackages } from './agent-package.ts'
 import { createApiHandler } from './api/index.ts'
 import { revokeInstanceCredentials } from './api/ssm-registration.ts'
 import { attachDataChannel } from './data-channel/index.ts'
@@ -156,6 +158,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const hub = new AgentHub(state, { faults, random, idleTimeoutMs: 20 * 60_000, log })
   const simulatedRunScript = createRunScript(state)
   const api = createApiHandler(state, {
+    ...(useReal ? { agentPackages: agentPackages({ binDir: agentBinDir, stateDir }) } : {}),
     faults,
     latencyMs: options.latencyMs ?? 0,
     random,

@@ -32,7 +32,7 @@ describeReal('enrolment of unenrolled real Pis (amazon-ssm-agent 3.3.1142.0)', (
 
   beforeAll(async () => {
     // role tokens of 20 s: the agent renews them at half their life, so rotations come within 10 s
-    w = await startWorld({ unenrolled: 3, roleTokenTtlSeconds: 20 })
+    w = await startWorld({ unenrolled: 4, roleTokenTtlSeconds: 20 })
     w.box.state.activations.set(ACTIVATION.activationId, { ...ACTIVATION, tags: new Map(ACTIVATION.tags) })
   }, 90_000)
   afterAll(async () => {
@@ -316,4 +316,46 @@ describeReal('enrolment of unenrolled real Pis (amazon-ssm-agent 3.3.1142.0)', (
       'RegisterManagedInstance',
     )
   })
+
+  it('installs the agent from the package the sandbox serves, for the Pi’s arch, then enrols it', async () => {
+    // a Pi without the agent: dpkg puts the package's binaries in place
+    const binaries = [
+      'amazon-ssm-agent',
+      'ssm-agent-worker',
+      'ssm-session-worker',
+      'ssm-document-worker',
+      'ssm-session-logger',
+      'ssm-cli',
+    ]
+    await inside(
+      'pi-new-4',
+      binaries.map((b) => `umount -l /usr/bin/${b} 2>/dev/null; rm -f /usr/bin/${b}`).join('; '),
+    )
+    // what the Pi will download (the sandbox's package for this machine's arch), and its checksum
+    const arch = (await execa('dpkg', ['--print-architecture'])).stdout.trim()
+    const served = await fetch(`${w.box.endpoint}/packages/amazon-ssm-agent_${arch}.deb`)
+    expect(served.status).toBe(200)
+    const sha256 = createHash('sha256')
+      .update(Buffer.from(await served.arrayBuffer()))
+      .digest('hex')
+    expect((await fetch(`${w.box.endpoint}/packages/amazon-ssm-agent_mips.deb`)).status).toBe(404)
+    // inside the Pi the sandbox is https://127.0.0.1:443 (its CA in the system bundle); {arch} is the Pi's
+    const r = await cliRun([
+      'enroll',
+      ...sshFlags('pi-new-4'),
+      ...activationFlags,
+      '--package-url',
+      'https://127.0.0.1:443/packages/amazon-ssm-agent_{arch}.deb',
+      '--package-sha256',
+      sha256,
+      '--name',
+      'pi-lab-4',
+    ])
+    expect(r.exitCode, r.stderr).toBe(0)
+    const id = r.stdout.trim()
+    expect(w.box.state.instances.get(id)?.pingStatus).toBe('Online')
+    expect(await inside('pi-new-4', "dpkg-query -W -f '${Status} ${Version}' amazon-ssm-agent")).toBe(
+      'install ok installed 3.3.1142.0-1',
+    )
+  }, 180_000)
 })

@@ -2,6 +2,7 @@
 // X-Amz-Target) and EC2 (Query protocol, form body with Action=…, XML replies) — aws-api-notes.md §1.
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { handleAgentPackage } from '../agent-package.ts'
 import type { IssuedCredential } from '../credentials.ts'
 import type { Faults } from '../faults.ts'
 import type { SandboxState, SimSession } from '../model.ts'
@@ -65,6 +66,8 @@ export interface ApiOptions {
   agents?: AgentSide
   /** aborted when the sandbox closes: ends long polls */
   closing?: AbortSignal
+  /** the agent as a .deb by architecture, for enroll --package-url (agent-package.ts) */
+  agentPackages?: (arch: string) => Promise<string | undefined>
   /** how long RequestManagedInstanceRoleToken's credentials last (default 1 h; read at each request) */
   roleTokenTtlMs?: () => number
 }
@@ -236,6 +239,7 @@ export function createApiHandler(
       const body = await readBody(req)
       if (options.agents?.handleRest(req, res, body)) return
       if (handleRoleCredentials(state, req, res)) return
+      if (handleAgentPackage(options.agentPackages, req, res)) return
       if (options.latencyMs > 0) await new Promise((r) => setTimeout(r, options.latencyMs))
       if (req.method !== 'POST') throw new ApiError('UnknownOperationException', '', 404)
       const path = (req.url ?? '/').split('?')[0] as string
