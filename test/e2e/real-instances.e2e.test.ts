@@ -315,6 +315,8 @@ describeReal('real instances (amazon-ssm-agent 3.3.1142.0) beside simulated ones
   })
 
   const plugin = findOfficialPlugin()
+  // Known flake: under full-suite load one of these forwards once stalled an ssh past the timeout
+  // (a different one each time); retried once until the stall is found, and reported when it is.
   it.skipIf(!plugin).each([
     [REAL, 'AWS-StartPortForwardingSession', { portNumber: ['22'] }, 'pi'],
     [SIMULATED, 'AWS-StartPortForwardingSession', { portNumber: ['22'] }, 'pi'],
@@ -326,6 +328,7 @@ describeReal('real instances (amazon-ssm-agent 3.3.1142.0) beside simulated ones
     ],
   ])(
     'the official plugin forwards a local port through %s with %s (smux, two connections on one session)',
+    { retry: 1 },
     async (name, documentName, parameters, user) => {
       const { sshTwiceThroughPluginForward } = await import('../helpers/plugin.ts')
       const outputs = await sshTwiceThroughPluginForward(
