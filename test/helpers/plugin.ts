@@ -108,7 +108,12 @@ export async function sshTwiceThroughPluginForward(
         ],
         { env: w.env, extendEnv: false, reject: false, stdin: 'ignore', timeout: 30_000 },
       )
-      outputs.push(r.stdout)
+      // a failed round says why (ssh's exit and stderr, what the plugin printed), for the flake hunt
+      outputs.push(
+        r.exitCode === 0
+          ? r.stdout
+          : `${r.stdout}[ssh exit ${r.exitCode}: ${r.stderr.trim()}; plugin: ${forward.output().trim().split('\n').slice(-3).join(' | ')}]`,
+      )
     }
     return outputs
   } finally {
