@@ -18,7 +18,6 @@ import { type AwsClients, createAwsClients } from './clients.ts'
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = '1'
 process.env.AWS_EC2_METADATA_DISABLED = 'true'
 
-const noAgent = async () => ({ exitCode: 0, stdout: '', stderr: '' })
 const role = 'SSMServiceRole'
 
 let state: SandboxState
@@ -28,7 +27,7 @@ let ssm: SSMClient
 beforeEach(async () => {
   state = testState(0, 1)
   let endpoint: string
-  ;({ server, endpoint } = await serveApi(state, noAgent))
+  ;({ server, endpoint } = await serveApi(state))
   clients = createAwsClients({ endpoint, region: 'eu-west-1', credentials: testCredentials })
   ssm = new SSMClient({ endpoint, region: 'eu-west-1', credentials: testCredentials })
 })

@@ -8,7 +8,6 @@ import { serveApi, testCredentials, testState } from '../sandbox/api/test-server
 import type { SandboxState } from '../sandbox/model.ts'
 import { acquireParameterLock, type LockOptions, releaseParameterLock } from './parameter-lock.ts'
 
-const noAgent = async () => ({ exitCode: 0, stdout: '', stderr: '' })
 const NAME = '/locks/test'
 
 let state: SandboxState
@@ -17,7 +16,7 @@ let ssm: SSMClient
 beforeEach(async () => {
   state = testState(0, 1)
   let endpoint: string
-  ;({ server, endpoint } = await serveApi(state, noAgent))
+  ;({ server, endpoint } = await serveApi(state))
   ssm = new SSMClient({ endpoint, region: 'eu-west-1', credentials: testCredentials })
 })
 afterEach(() => {

@@ -90,7 +90,7 @@ describe("the caller's IAM policy at the sandbox's API", () => {
     [...state.instances.values()].find((i) => i.tags.get('Name') === name) as SimInstance
   beforeAll(async () => {
     state = testState(12, 1)
-    ;({ server, endpoint } = await serveApi(state, async () => ({ exitCode: 0, stdout: '', stderr: '' })))
+    ;({ server, endpoint } = await serveApi(state))
     useCallerPolicy(state, policy)
     byName('pi-attic').tags.set('site', 'office')
   })

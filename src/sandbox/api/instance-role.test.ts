@@ -17,7 +17,7 @@ describe("an instance role's credentials endpoint", () => {
     if (!pi) throw new Error('no hybrid instance')
     id = pi.id
     pi.roleToken = 'the-role-token-of-this-instance'
-    ;({ server, endpoint } = await serveApi(state, async () => ({ exitCode: 0, stdout: '', stderr: '' })))
+    ;({ server, endpoint } = await serveApi(state))
   })
   afterAll(() => server.close())
 

@@ -11,7 +11,6 @@ import type { SandboxState } from '../model.ts'
 import { registerWithActivation } from './ssm-activations.ts'
 import { serveApi, testCredentials, testState } from './test-server.ts'
 
-const noAgent = async () => ({ exitCode: 0, stdout: '', stderr: '' })
 const DAY = 24 * 3600 * 1000
 
 describe('hybrid activations with the real AWS SDK', () => {
@@ -24,7 +23,7 @@ describe('hybrid activations with the real AWS SDK', () => {
   const clock = Date.now()
   beforeAll(async () => {
     state = testState(0, 1)
-    ;({ server, endpoint } = await serveApi(state, noAgent))
+    ;({ server, endpoint } = await serveApi(state))
     ssm = new SSMClient({ endpoint, region: 'eu-west-1', credentials: testCredentials, maxAttempts: 1 })
   })
   afterAll(() => server.close())

@@ -15,8 +15,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { SandboxState } from '../model.ts'
 import { serveApi, testCredentials, testState } from './test-server.ts'
 
-const noAgent = async () => ({ exitCode: 0, stdout: '', stderr: '' })
-
 describe('Parameter Store with the real AWS SDK', () => {
   let state: SandboxState
   let server: Server
@@ -24,7 +22,7 @@ describe('Parameter Store with the real AWS SDK', () => {
   beforeAll(async () => {
     state = testState(0, 1)
     let endpoint: string
-    ;({ server, endpoint } = await serveApi(state, noAgent))
+    ;({ server, endpoint } = await serveApi(state))
     ssm = new SSMClient({ endpoint, region: 'eu-west-1', credentials: testCredentials, maxAttempts: 1 })
   })
   afterAll(() => server.close())

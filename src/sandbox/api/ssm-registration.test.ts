@@ -51,7 +51,7 @@ describe('hybrid registration as the agent does it', () => {
   let endpoint: string
   beforeAll(async () => {
     state = testState(4, 1)
-    ;({ server, endpoint } = await serveApi(state, async () => ({ exitCode: 0, stdout: '', stderr: '' })))
+    ;({ server, endpoint } = await serveApi(state))
   })
   afterAll(() => server.close())
 

@@ -10,7 +10,7 @@ import { noFaults } from '../faults.ts'
 import type { SandboxState } from '../model.ts'
 import { createState } from '../state.ts'
 import { getServiceSetting } from './ssm-settings.ts'
-import { serveApi, testCredentials, testState } from './test-server.ts'
+import { idleAgent, serveApi, testCredentials, testState } from './test-server.ts'
 
 const TIER = '/ssm/managed-instance/activation-tier'
 
@@ -20,7 +20,7 @@ describe('GetServiceSetting / UpdateServiceSetting / ResetServiceSetting: the ac
   let ssm: SSMClient
   beforeAll(async () => {
     state = testState(5, 1)
-    const served = await serveApi(state, async () => ({ exitCode: 0, stdout: '', stderr: '' }), noFaults)
+    const served = await serveApi(state, idleAgent, noFaults)
     server = served.server
     ssm = new SSMClient({
       endpoint: served.endpoint,

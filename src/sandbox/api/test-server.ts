@@ -29,9 +29,12 @@ export function testState(
   })
 }
 
+/** An agent that runs nothing and succeeds: for tests that send no command. */
+export const idleAgent: RunScript = async () => ({ exitCode: 0, stdout: '', stderr: '' })
+
 export async function serveApi(
   state: SandboxState,
-  runScript: RunScript,
+  runScript: RunScript = idleAgent,
   faults: Faults = noFaults,
 ): Promise<{ server: Server; endpoint: string }> {
   const server = createServer()
