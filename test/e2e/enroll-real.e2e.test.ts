@@ -354,6 +354,7 @@ describeReal('enrolment of unenrolled real Pis (amazon-ssm-agent 3.3.1142.0)', (
     expect(r.exitCode, r.stderr).toBe(0)
     const id = r.stdout.trim()
     expect(w.box.state.instances.get(id)?.pingStatus).toBe('Online')
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own ${Field} format, not a template
     expect(await inside('pi-new-4', "dpkg-query -W -f '${Status} ${Version}' amazon-ssm-agent")).toBe(
       'install ok installed 3.3.1142.0-1',
     )
