@@ -1,10 +1,12 @@
 // A hybrid node's life after registration, as enroll and reactivate see it: its status and host name
 // (DescribeInstanceInformation), its Name tag (ListTagsForResource / AddTagsToResource), waiting until
-// it is Online, and DeregisterManagedInstance once no machine uses its id any more.
+// it is Online, whether an agent holds its Session Manager channel now (GetConnectionStatus), and
+// DeregisterManagedInstance once no machine uses its id any more.
 import {
   AddTagsToResourceCommand,
   DeregisterManagedInstanceCommand,
   DescribeInstanceInformationCommand,
+  GetConnectionStatusCommand,
   ListTagsForResourceCommand,
 } from '@aws-sdk/client-ssm'
 import type { AwsClients } from './clients.ts'
@@ -79,22 +81,45 @@ export async function nameNode(clients: AwsClients, id: string, name: string): P
   }
 }
 
+/** Does an agent hold the node's Session Manager channel right now? (GetConnectionStatus) */
+export async function isConnected(clients: AwsClients, id: string): Promise<boolean> {
+  const ssm = await clients.ssm()
+  try {
+    const out = await ssm.send(new GetConnectionStatusCommand({ Target: id }))
+    return out.Status === 'connected'
+  } catch (error) {
+    throw translateAwsError(error, { operation: 'GetConnectionStatus' })
+  }
+}
+
 /**
- * Is any machine still using this id? It is unused once it has stayed off Online for `quietMs` in a
- * row (a clone's agent that was kicked off its channel is back within seconds); gives up after
- * `settleMs` and says it is in use.
+ * Is any machine still using this id? It is unused once no agent has held its channel for `quietMs`
+ * in a row (a clone's agent dropped from the channel is back within seconds), or once it is no longer
+ * registered; gives up after `settleMs` and says it is in use. The channel, not PingStatus: a stopped
+ * agent stays Online until its health pings (every 5 minutes) are missed.
  */
 export async function idStillUsed(
   clients: AwsClients,
   id: string,
-  options: { quietMs: number; settleMs: number; signal: AbortSignal },
+  options: {
+    quietMs: number
+    settleMs: number
+    signal: AbortSignal
+    /** each change of the id's channel, with the ms since the watch began */
+    trace?: (line: string) => void
+  },
 ): Promise<boolean> {
   const started = Date.now()
   let offSince: number | undefined
+  let last: boolean | undefined
   while (!options.signal.aborted && Date.now() - started < options.settleMs) {
-    const status = await nodeStatus(clients, id)
-    if (status === undefined) return false
-    if (status.pingStatus === 'Online') offSince = undefined
+    if ((await nodeStatus(clients, id)) === undefined) return false
+    const connected = await isConnected(clients, id)
+    if (connected !== last) {
+      options.trace?.(`${id} ${connected ? 'connected' : 'not connected'} at ${Date.now() - started} ms`)
+      last = connected
+    }
+    if (connected) offSince = undefined
     else offSince ??= Date.now()
     if (offSince !== undefined && Date.now() - offSince >= options.quietMs) return false
     await sleep(500, options.signal)

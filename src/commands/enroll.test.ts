@@ -40,7 +40,7 @@ describe('enroll and reactivate flags', () => {
       target: 'mi-0123456789abcdef0',
       host: 'pi-2',
       settleSeconds: 60,
-      attempts: 6,
+      attempts: 10,
     })
   })
 
@@ -58,6 +58,11 @@ describe('enroll and reactivate flags', () => {
     ]
     for (const argv of bad) expect(() => parseEnroll(argv), argv.join(' ')).toThrow(UsageError)
     expect(() => parseReactivate([])).toThrow(UsageError)
+    // a settle no longer than the quiet window could never retire an id
+    expect(() => parseReactivate(['mi-0123456789abcdef0', '--settle', '25'])).toThrow(
+      /--settle 25 is too short/,
+    )
+    expect(parseReactivate(['mi-0123456789abcdef0', '--settle', '26']).settleSeconds).toBe(26)
     expect(() => parseReactivate(['mi-0123456789abcdef0', '--host', 'a;b'])).toThrow(UsageError)
     expect(() => parseReactivate(['mi-0123456789abcdef0', '--host', 'a', '--ssh', 'pi@a'])).toThrow(
       UsageError,

@@ -19,6 +19,14 @@ import {
   storedActivation,
 } from './enrolment.ts'
 
+/**
+ * How long the old id must stay off Online before no machine is said to use it. A clone's real agent,
+ * dropped from its control channel, asks for a new one after up to 2.5 s of jitter, and when that try
+ * fails waits 5-10 s, ±50 %, before the next (amazon-ssm-agent session/config: initial delay 5000 ms,
+ * jitter 0.5; controlchannel.go): 17.5 s at worst for one failed try. 25 s covers it with room.
+ */
+export const CLONE_QUIET_MS = 25_000
+
 export interface ReactivateOptions extends ActivationFlags {
   target: string
   /** Run Command: re-register only the machine of this host name */
@@ -54,12 +62,18 @@ export function parse(argv: string[]): ReactivateOptions {
     })
   if (values.host !== undefined && !/^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/.test(values.host))
     throw new UsageError(`--host ${values.host} is not a host name`, { hint: 'e.g. --host pi-garage' })
+  const settleSeconds = parseSeconds('--settle', values.settle, 60)
+  if (settleSeconds * 1000 <= CLONE_QUIET_MS)
+    throw new UsageError(
+      `--settle ${settleSeconds} is too short: an id is unused only after ${CLONE_QUIET_MS / 1000} s without a machine on it`,
+      { hint: `e.g. --settle 60 (more than ${CLONE_QUIET_MS / 1000})` },
+    )
   return {
     target: positionals[0] as string,
     ...shared,
     ...(values.host !== undefined ? { host: values.host } : {}),
-    settleSeconds: parseSeconds('--settle', values.settle, 60),
-    attempts: parseSeconds('--attempts', values.attempts, 6),
+    settleSeconds,
+    attempts: parseSeconds('--attempts', values.attempts, 10),
   }
 }
 
@@ -96,7 +110,8 @@ async function reactivateThroughRunCommand(
     if (report.kind === 'registered') return report
     if (report.kind === 'elsewhere') {
       ctx.log.verbose(`attempt ${attempt}: ${oldId} was held by ${terminalSafe(report.host)}; trying again`)
-      await new Promise((r) => setTimeout(r, 3000))
+      // clones take the channel from each other every few seconds: a pause of 2-5 s, not in step with them
+      await new Promise((r) => setTimeout(r, 2000 + Math.floor(Math.random() * 3000)))
       continue
     }
     if (
@@ -158,9 +173,10 @@ export async function runReactivate(
   const name = options.name ?? report.host
   if (name !== '') await nameNode(clients, newId, name)
   const used = await idStillUsed(clients, oldId, {
-    quietMs: 10_000,
+    quietMs: CLONE_QUIET_MS,
     settleMs: options.settleSeconds * 1000,
     signal: ctx.signal,
+    trace: (line) => ctx.log.verbose(line),
   })
   if (!used) await deregisterNode(clients, oldId)
   ctx.log.info(
@@ -174,7 +190,7 @@ export const reactivate: Command<ReactivateOptions> = {
   name: 'reactivate',
   summary: 'give a cloned Pi an id of its own: re-register it, retire the id no machine uses',
   usage:
-    'ssm-ssh reactivate TARGET [--host NAME | --ssh USER@HOST [-p PORT] [-i KEY] [-o OPTION…]] [--name NAME] [--activation-id ID --activation-code CODE | --role ROLE] [--timeout 60] [--settle 60] [--attempts 6]',
+    'ssm-ssh reactivate TARGET [--host NAME | --ssh USER@HOST [-p PORT] [-i KEY] [-o OPTION…]] [--name NAME] [--activation-id ID --activation-code CODE | --role ROLE] [--timeout 60] [--settle 60] [--attempts 10]',
   examples: [
     '# clones share mi-0123…: whichever holds its channel runs the command; --host picks one by host name',
     'ssm-ssh reactivate mi-0123456789abcdef0 --host pi-garage',

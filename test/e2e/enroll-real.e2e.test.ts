@@ -69,6 +69,17 @@ describeReal('enrolment of unenrolled real Pis (amazon-ssm-agent 3.3.1142.0)', (
     (await pi(name).instance.exec(['sh', '-c', script])).stdout
   const sharedKeyId = async (name: string) =>
     /aws_access_key_id\s*=\s*(\S+)/.exec(await inside(name, 'cat /root/.aws/credentials 2>/dev/null'))?.[1]
+  const channelLog = async (...hosts: string[]) => {
+    const lines = await Promise.all(
+      hosts.map((h) =>
+        inside(
+          h,
+          `grep -h 'controlchannel\\|control channel\\|retry limit\\|Stopping' /var/log/amazon/ssm/amazon-ssm-agent.log | tail -40 | sed 's/^/${h} /'`,
+        ),
+      ),
+    )
+    return lines.join('')
+  }
   const until = async <T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> => {
     const deadline = Date.now() + ms
     for (;;) {
@@ -206,6 +217,7 @@ describeReal('enrolment of unenrolled real Pis (amazon-ssm-agent 3.3.1142.0)', (
     )
     const r = await cliRun(
       [
+        '-v',
         'reactivate',
         firstId,
         '--host',
@@ -213,12 +225,13 @@ describeReal('enrolment of unenrolled real Pis (amazon-ssm-agent 3.3.1142.0)', (
         '--name',
         'pi-lab-2',
         '--settle',
-        '30',
+        '40',
         ...activationFlags,
       ],
       180_000,
     )
-    expect(r.stderr).toMatch(
+    // on a failure, how the two agents took the shared channel from each other
+    expect(r.stderr, await channelLog('pi-new-1', 'pi-new-2')).toMatch(
       /pi-new-2 is now mi-[0-9a-f]{17}; mi-[0-9a-f]{17} is still used by another machine: kept/,
     )
     expect(r.exitCode).toBe(0)
@@ -241,8 +254,8 @@ describeReal('enrolment of unenrolled real Pis (amazon-ssm-agent 3.3.1142.0)', (
   }, 240_000)
 
   it('reactivating a machine no other shares an id with retires its old id (DeregisterManagedInstance)', async () => {
-    const r = await cliRun(['reactivate', secondId, '--settle', '30', ...activationFlags], 180_000)
-    expect(r.stderr).toMatch(
+    const r = await cliRun(['-v', 'reactivate', secondId, '--settle', '40', ...activationFlags], 180_000)
+    expect(r.stderr, await channelLog('pi-new-1', 'pi-new-2')).toMatch(
       /pi-new-2 is now mi-[0-9a-f]{17}; mi-[0-9a-f]{17} is used by no machine: deregistered/,
     )
     expect(r.exitCode).toBe(0)
