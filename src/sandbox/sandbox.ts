@@ -184,6 +184,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         return true
       },
       disconnect: (id) => hub.disconnect(id),
+      connected: (id) => hub.isConnected(id),
     },
     closing: closing.signal,
     roleTokenTtlMs: () => (options.roleTokenTtlSeconds ?? 3600) * 1000,

@@ -80,6 +80,8 @@ export interface AgentSide {
   startSession(session: SimSession): boolean
   /** a node was deregistered: drop its agent's control channel */
   disconnect?(instanceId: string): void
+  /** does a real agent hold the node's control channel now? (GetConnectionStatus) */
+  connected?(instanceId: string): boolean
 }
 
 export interface OperationContext {
@@ -94,7 +96,7 @@ type JsonOperation = (state: SandboxState, body: Body, ctx: OperationContext) =>
 const ssmOperations: Record<string, JsonOperation> = {
   DescribeInstanceInformation: (s, b, c) => describeInstanceInformation(s, b, c.options.faults.sparse),
   DescribeInstanceProperties: (s, b) => describeInstanceProperties(s, b),
-  GetConnectionStatus: (s, b) => getConnectionStatus(s, b),
+  GetConnectionStatus: (s, b, c) => getConnectionStatus(s, b, c.options.agents?.connected),
   ListTagsForResource: (s, b) => listTagsForResource(s, b),
   AddTagsToResource: (s, b) => addTagsToResource(s, b),
   StartSession: (s, b, c) =>

@@ -210,8 +210,20 @@ export function describeInstanceProperties(state: SandboxState, body: Body) {
   return { InstanceProperties: p.items.map(properties), ...(p.nextToken ? { NextToken: p.nextToken } : {}) }
 }
 
-export function getConnectionStatus(state: SandboxState, body: Body) {
+/**
+ * Session Manager's view: a real agent is connected while it holds its control channel (a clone that
+ * lost it is not, though its last ping says Online); a simulated one while it is Online.
+ */
+export function getConnectionStatus(
+  state: SandboxState,
+  body: Body,
+  realConnected?: (instanceId: string) => boolean,
+) {
   new Checker(body).required('Target').length('Target', 1, 400).done()
   const instance = state.instances.get(body.Target as string)
-  return { Target: body.Target, Status: instance?.pingStatus === 'Online' ? 'connected' : 'notconnected' }
+  const connected =
+    instance?.agent === 'real' && realConnected
+      ? realConnected(instance.id)
+      : instance?.pingStatus === 'Online'
+  return { Target: body.Target, Status: connected ? 'connected' : 'notconnected' }
 }
