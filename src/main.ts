@@ -118,7 +118,10 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.on('error', onSignal)
     const ctx: Context = {
       io,
-      log: createLog(sink, level),
+      // a log file is read later, and several ProxyCommands may append to one: each line says when and who
+      log: logFile
+        ? createLog(sink, level, 'ssm-ssh', () => `${new Date().toISOString()} [${process.pid}]`)
+        : createLog(sink, level),
       env: process.env,
       signal: controller.signal,
       now: () => new Date(),

@@ -23,10 +23,15 @@ export interface LogSink {
   write(text: string): void
 }
 
-export function createLog(sink: LogSink, level: LogLevel, prefix = 'ssm-ssh'): Log {
+/**
+ * `stamp` starts each line, e.g. the time and pid in a --log-file that several ProxyCommands of one
+ * ssh config append to.
+ */
+export function createLog(sink: LogSink, level: LogLevel, prefix = 'ssm-ssh', stamp?: () => string): Log {
   const emit = (min: LogLevel, message: string) => {
     // messages carry names, tags and agent-reported fields: none of their bytes may drive the terminal
-    if (rank[level] >= rank[min]) sink.write(`${prefix}: ${terminalSafe(redact(message))}\n`)
+    if (rank[level] >= rank[min])
+      sink.write(`${stamp ? `${stamp()} ` : ''}${prefix}: ${terminalSafe(redact(message))}\n`)
   }
   return {
     level,
