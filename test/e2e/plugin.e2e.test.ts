@@ -35,6 +35,7 @@ describe.skipIf(!plugin)('the official session-manager-plugin as transport', () 
     ],
   ])(
     'forwards a local port through %s with %s, as aws ssm start-session does',
+    { timeout: 90_000 },
     async (name, documentName, parameters, user) => {
       const { sshTwiceThroughPluginForward } = await import('../helpers/plugin.ts')
       const outputs = await sshTwiceThroughPluginForward(

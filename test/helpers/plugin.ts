@@ -71,6 +71,9 @@ export async function startPluginForward(
   return { port, output: () => output, stop: () => child.kill() }
 }
 
+/** One login through a forward; two of them and the plugin's start fit a 90 s test with room. */
+const ROUND_TIMEOUT_MS = 25_000
+
 /** Two ssh logins, one after the other, through one plugin forward (two smux streams, one session). */
 export async function sshTwiceThroughPluginForward(
   plugin: string,
@@ -101,18 +104,21 @@ export async function sshTwiceThroughPluginForward(
           w.config,
           '-o',
           'ProxyCommand=none',
+          '-v',
           '-p',
           String(forward.port),
           `${user}@127.0.0.1`,
           `echo round ${round} as $USER`,
         ],
-        { env: w.env, extendEnv: false, reject: false, stdin: 'ignore', timeout: 30_000 },
+        { env: w.env, extendEnv: false, reject: false, stdin: 'ignore', timeout: ROUND_TIMEOUT_MS },
       )
-      // a failed round says why (ssh's exit and stderr, what the plugin printed), for the flake hunt
+      // a failed round says why (how long, how ssh ended and its last debug lines, what the plugin
+      // printed), for the flake hunt: within the test's time, so a stall is reported, not cut off
+      const tail = (text: string, n: number) => text.trim().split('\n').slice(-n).join(' | ')
       outputs.push(
         r.exitCode === 0
           ? r.stdout
-          : `${r.stdout}[ssh exit ${r.exitCode}: ${r.stderr.trim()}; plugin: ${forward.output().trim().split('\n').slice(-3).join(' | ')}]`,
+          : `${r.stdout}[round ${round} after ${r.durationMs.toFixed(0)} ms: ssh ${r.timedOut ? 'timed out' : `exit ${r.exitCode}`}: ${tail(r.stderr, 6)}; plugin: ${tail(forward.output(), 3)}]`,
       )
     }
     return outputs
