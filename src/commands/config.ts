@@ -2,7 +2,7 @@
 // The user's file is never parsed and re-printed: two lines go in at the top, --remove takes exactly
 // those out. Every write is atomic with a backup, under a lock.
 import { rm } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { Command, Context } from '../cli/command.ts'
 import type { Launcher } from '../domain/ssh-config/sanitize.ts'
@@ -26,6 +26,8 @@ export interface ConfigOptions {
   allowDots: boolean
   /** ControlPersist for our stanzas (repeat connections ride the first one's session) */
   persist?: string
+  /** --transport plugin: the stanzas' sessions go through the official session-manager-plugin */
+  plugin?: { path?: string }
 }
 
 const ADDRESS =
@@ -50,6 +52,8 @@ export function parse(argv: string[]): ConfigOptions {
       suffix: { type: 'string' },
       'allow-dots': { type: 'boolean' },
       persist: { type: 'string' },
+      transport: { type: 'string' },
+      plugin: { type: 'string' },
     },
   })
   const [sub, alias, extra] = positionals
@@ -61,6 +65,7 @@ export function parse(argv: string[]): ConfigOptions {
     ...(values.suffix !== undefined ? { suffix: values.suffix } : {}),
     allowDots: values['allow-dots'] ?? false,
     ...(values.persist !== undefined ? { persist: values.persist } : {}),
+    ...pluginOption(values.transport, values.plugin),
     ...(values['ssh-dir'] ? { sshDir: values['ssh-dir'] } : {}),
     // add-host's --user is that hop's login, never the instances' (it reached every stanza)
     ...(values.user && sub !== 'add-host' ? { user: values.user } : {}),
@@ -133,6 +138,28 @@ export function parse(argv: string[]): ConfigOptions {
   if ([values.remove, values.check, values['dry-run']].filter(Boolean).length > 1)
     throw new UsageError('--remove, --check and --dry-run do not go together', { hint: 'pick one' })
   return { ...common, action: values.remove ? 'remove' : 'write' }
+}
+
+/** --transport native|plugin and --plugin PATH, as proxy takes them (an absolute path, one line). */
+function pluginOption(
+  transport: string | undefined,
+  path: string | undefined,
+): { plugin?: { path?: string } } {
+  if (transport !== undefined && transport !== 'native' && transport !== 'plugin')
+    throw new UsageError(`--transport ${transport} is not native or plugin`, {
+      hint: 'use --transport native (default) or --transport plugin',
+    })
+  if (path !== undefined && transport !== 'plugin')
+    throw new UsageError('--plugin goes with --transport plugin', {
+      hint: 'add --transport plugin, or drop --plugin',
+    })
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: a path with control characters is refused
+  if (path !== undefined && (!isAbsolute(path) || /[\0-\x1f\x7f]/.test(path)))
+    throw new UsageError(`--plugin ${JSON.stringify(path)} is not an absolute path`, {
+      hint: 'e.g. --plugin /usr/local/bin/session-manager-plugin (without it, PATH is searched)',
+    })
+  if (transport !== 'plugin') return {}
+  return { plugin: path !== undefined ? { path } : {} }
 }
 
 async function templates(): Promise<{ wildcard: string; host: string }> {
@@ -244,6 +271,7 @@ async function run(options: ConfigOptions, ctx: Context): Promise<number> {
     ...(options.persist
       ? { persist: { duration: options.persist, controlDir: controlDir(dirname(ourFile)) } }
       : {}),
+    ...(options.plugin ? { plugin: options.plugin } : {}),
     templates: await templates(),
   }
   // names the user's ssh already sends somewhere are not taken over (checked with ssh -G on the
@@ -322,11 +350,12 @@ export const config: Command<ConfigOptions> = {
   name: 'config',
   summary: 'write ssh config stanzas for the fleet (lossless: one Include line in ~/.ssh/config)',
   usage:
-    'ssm-ssh config [--dry-run|--check|--remove] [--ssh-dir DIR] [--user NAME] [--alias-format {name}.{profile}] [--suffix .ssm] [--allow-dots] [--persist 10m] | config add-host ALIAS --via JUMP --host ADDR [--port N] [--user NAME] | config hosts | config remove-host ALIAS',
+    'ssm-ssh config [--dry-run|--check|--remove] [--ssh-dir DIR] [--user NAME] [--alias-format {name}.{profile}] [--suffix .ssm] [--allow-dots] [--persist 10m] [--transport plugin [--plugin PATH]] | config add-host ALIAS --via JUMP --host ADDR [--port N] [--user NAME] | config hosts | config remove-host ALIAS',
   examples: [
     'ssm-ssh config                 (then: ssh pi-kitchen, or ssh pi-kitchen.ssm, resolved when connecting)',
     'ssm-ssh config --check',
     'ssm-ssh config --persist 10m   (a repeat ssh within 10 min skips the session set-up; its channels share one session, ~1 MB/s)',
+    'ssm-ssh config --transport plugin   (sessions through the official session-manager-plugin; hops stay native)',
     'ssm-ssh config add-host lab-printer --via pi-gateway --host 10.20.0.10 --user admin',
     'ssm-ssh config hosts            (the hosts added, and the way to each)',
     'ssm-ssh config remove-host lab-printer',

@@ -12,7 +12,7 @@ import {
 import { join } from 'node:path'
 import { execa } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cli, randomData, sha256, startWorld, type World } from '../helpers/e2e.ts'
+import { cli, randomData, sha256, startWorld, userSshDir, type World } from '../helpers/e2e.ts'
 
 describe('ssm-ssh config', () => {
   let w: World
@@ -304,12 +304,7 @@ describe('ssm-ssh config keeps the user’s files safe', () => {
   })
 
   it('ssh NAME.ssm resolves the name when connecting: a renamed instance works without re-running config (ids were baked in)', async () => {
-    const sshDir = join(w.dir, 'dot-ssh-suffix')
-    mkdirSync(sshDir, { mode: 0o700 })
-    writeFileSync(
-      join(sshDir, 'config'),
-      `Host *\n  IdentityFile ${w.key.path}\n  IdentitiesOnly yes\n  BatchMode yes\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n`,
-    )
+    const sshDir = userSshDir(w, 'dot-ssh-suffix')
     expect((await config(sshDir)).exitCode).toBe(0)
     expect(readFileSync(join(sshDir, 'ssm-ssh', 'config'), 'utf8')).toMatch(
       /^Host \*\.ssm\n {2}User pi\n {2}ProxyCommand .* proxy --region eu-west-1 --strip-suffix \.ssm %h %p$/m,
@@ -354,12 +349,7 @@ describe('ssm-ssh config keeps the user’s files safe', () => {
 
   it('--persist 10m: a second ssh rides the first one’s session (one StartSession for two connections)', async () => {
     // short: a control socket's path (this + cm- + 40 hex + ssh's temporary suffix) must fit 104 bytes
-    const sshDir = join(w.dir, 'p')
-    mkdirSync(sshDir, { mode: 0o700 })
-    writeFileSync(
-      join(sshDir, 'config'),
-      `Host *\n  IdentityFile ${w.key.path}\n  IdentitiesOnly yes\n  BatchMode yes\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n`,
-    )
+    const sshDir = userSshDir(w, 'p')
     const r = await execa(
       process.execPath,
       [cli, 'config', '--ssh-dir', sshDir, '--user', 'pi', '--persist', '10m'],

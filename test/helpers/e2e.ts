@@ -1,6 +1,6 @@
 // Helpers for end-to-end tests: the built CLI, a sandbox, a throwaway ssh config, the real ssh.
 import { createHash } from 'node:crypto'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -72,6 +72,20 @@ export function writeSshConfig(file: string, keyPath: string, proxyArgs: string[
     ].join('\n'),
   )
   return file
+}
+
+/**
+ * A user's ~/.ssh stand-in for `config --ssh-dir`: 0700, with a config whose Host * gives this world's
+ * key and no host-key prompts (what the stanzas ssm-ssh writes leave to the user).
+ */
+export function userSshDir(w: Pick<World, 'dir' | 'key'>, name: string): string {
+  const sshDir = join(w.dir, name)
+  mkdirSync(sshDir, { mode: 0o700 })
+  writeFileSync(
+    join(sshDir, 'config'),
+    `Host *\n  IdentityFile ${w.key.path}\n  IdentitiesOnly yes\n  BatchMode yes\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n`,
+  )
+  return sshDir
 }
 
 export async function startWorld(options: SandboxOptions & { proxyArgs?: string[] } = {}): Promise<World> {

@@ -99,15 +99,18 @@ export async function sshFindings(ctx: Context): Promise<Finding[]> {
   else if (!hasInclude(user, ourFile))
     findings.push(fail('ssh config', `~/.ssh/config does not Include ${ourFile}`, 'ssm-ssh config'))
   else findings.push(ok('ssh config', `~/.ssh/config includes ${ourFile}`))
-  if (ours?.includes('--transport plugin')) findings.push(await pluginFinding(ctx))
+  if (ours?.includes('--transport plugin')) {
+    const { stanzaPluginPath } = await import('../../domain/ssh-config/stanzas.ts')
+    findings.push(await pluginFinding(ctx, stanzaPluginPath(ours)))
+  }
   return findings
 }
 
-async function pluginFinding(ctx: Context): Promise<Finding> {
+async function pluginFinding(ctx: Context, named: string | undefined): Promise<Finding> {
   const { findPlugin } = await import('../../transport/plugin.ts')
   const { execa } = await import('execa')
   try {
-    const plugin = await findPlugin(ctx.env)
+    const plugin = await findPlugin(ctx.env, named)
     const r = await execa(plugin, ['--version'], { env: ctx.env, reject: false, timeout: 5000 })
     const version = /\d+(\.\d+)+/.exec(`${r.stdout}`)?.[0]
     return version

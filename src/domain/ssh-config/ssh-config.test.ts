@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../../support/atomic-file.ts'
 import type { Instance } from '../instance.ts'
 import { addInclude, hasInclude, removeBlock, removeInclude, replaceBlock } from './include.ts'
 import { quoteConfigArg, quoteProxyArg, sanitizeAlias } from './sanitize.ts'
-import { proxyCommand, renderBlock, type StanzaSettings } from './stanzas.ts'
+import { proxyCommand, renderBlock, type StanzaSettings, stanzaPluginPath } from './stanzas.ts'
 
 const ourFile = '/home/u/.ssh/ssm-ssh/config'
 
@@ -180,6 +180,38 @@ describe('ProxyCommand values are quoted for /bin/sh, not for ssh_config', () =>
     expect(existsSync(canary)).toBe(false)
     expect(existsSync(join(tmpdir(), 'pwned'))).toBe(false)
     expect(() => quoteProxyArg('a\nb')).toThrow('cannot put')
+  })
+
+  it('--transport plugin: the plugin path goes into the line, runs as one word, and doctor reads it back', () => {
+    const dir = mkdtempSync(join(tmpdir(), "ssm ssh $(touch pwned) 'q' %d-"))
+    const script = join(dir, 'argv.sh')
+    writeFileSync(script, '#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done\n')
+    chmodSync(script, 0o755)
+    const pluginPath = join(dir, "it's %h plugin")
+    const settings = {
+      executable: { node: '/bin/sh', script },
+      aliasFormat: '{name}',
+      templates: { wildcard: '', host: '' },
+    }
+    const line = proxyCommand({ ...settings, plugin: { path: pluginPath } })
+    const expanded = line.replace(/%(%|h|p)/g, (_, t: string) =>
+      t === '%' ? '%' : t === 'h' ? 'mi-0' : '22',
+    )
+    const argv = execFileSync('/bin/sh', ['-c', `exec ${expanded}`], { encoding: 'utf8' }).split('\n')
+    expect(argv.slice(0, -1)).toEqual([
+      'proxy',
+      '--transport',
+      'plugin',
+      '--plugin',
+      pluginPath,
+      'mi-0',
+      '22',
+    ])
+    expect(stanzaPluginPath(`Host x\n  ProxyCommand ${line}\n`)).toBe(pluginPath)
+    // found on PATH: no --plugin; a hop through a jump stays native (the plugin cannot carry --via)
+    expect(proxyCommand({ ...settings, plugin: {} })).toMatch(/ proxy --transport plugin %h %p$/)
+    expect(stanzaPluginPath(proxyCommand({ ...settings, plugin: {} }))).toBeUndefined()
+    expect(proxyCommand({ ...settings, plugin: {} }, 'mi-0123456789abcdef0')).not.toContain('--transport')
   })
 })
 

@@ -55,6 +55,12 @@ export interface StanzaSettings {
    * strictly for mi- (push-key pins them first), accept-new for i- (EIC prints none).
    */
   pushKey?: { identityFile: string; knownHosts: string; sshDir: string }
+  /**
+   * config --transport plugin: sessions through the official session-manager-plugin (at `path`, else
+   * found on PATH). Not for hops through a jump (--via): the plugin forwards those to a local port,
+   * not stdio, so they stay native.
+   */
+  plugin?: { path?: string }
 }
 
 export interface AliasReport {
@@ -73,9 +79,21 @@ export function proxyCommand(s: StanzaSettings, via?: string, stripSuffix?: stri
   if (s.endpoint) args.push('--endpoint-url', s.endpoint)
   if (via) args.push('--via', via)
   if (stripSuffix) args.push('--strip-suffix', stripSuffix)
+  if (s.plugin && !via) {
+    args.push('--transport', 'plugin')
+    if (s.plugin.path) args.push('--plugin', s.plugin.path)
+  }
   if (s.pushKey && !via) args.push('--ssh-dir', s.pushKey.sshDir)
   const push = s.pushKey && !via ? ' --push-key --user %r' : ''
   return `${args.map(quoteProxyArg).join(' ')}${push} %h %p`
+}
+
+/** The plugin path proxyCommand wrote into stanzas (`--transport plugin --plugin PATH`), if any. */
+export function stanzaPluginPath(stanzas: string): string | undefined {
+  const word = /--transport plugin --plugin ('(?:[^']|'\\'')*'|\S+)/.exec(stanzas)?.[1]
+  if (word === undefined) return undefined
+  const unquoted = word.startsWith("'") ? word.slice(1, -1).replace(/'\\''/g, "'") : word
+  return unquoted.replace(/%%/g, '%')
 }
 
 /** alias → instance, deterministic: sorted by id; duplicates get the id's last 6 characters. */
