@@ -1,3 +1,4 @@
+import { benchConfig } from './config.bench.ts'
 import { benchDoctor } from './doctor.bench.ts'
 import { benchForward } from './forward.bench.ts'
 import { benchInventory } from './inventory.bench.ts'
@@ -6,7 +7,16 @@ import { benchRun } from './run.bench.ts'
 import { benchSoak } from './soak.bench.ts'
 
 /** The suites to run: all of them, or those named (npm run bench -- setup throughput inventory forward run). */
-export const SUITES = ['setup', 'throughput', 'inventory', 'forward', 'run', 'doctor', 'soak'] as const
+export const SUITES = [
+  'setup',
+  'throughput',
+  'inventory',
+  'config',
+  'forward',
+  'run',
+  'doctor',
+  'soak',
+] as const
 /** Minutes long: only when named. */
 const OPT_IN = new Set<string>(['soak'])
 
@@ -19,6 +29,7 @@ export async function runAll(names: string[]): Promise<void> {
   process.stdout.write('# ssm-ssh benchmarks (sandbox on 127.0.0.1)\n')
   if (on('setup') || on('throughput')) await benchProxy({ setup: on('setup'), throughput: on('throughput') })
   if (on('inventory')) await benchInventory()
+  if (on('config')) await benchConfig()
   if (on('forward')) await benchForward()
   if (on('run')) await benchRun()
   if (on('doctor')) await benchDoctor()
