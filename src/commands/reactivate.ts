@@ -2,7 +2,8 @@
 // one mi- id (its registration is in /var/lib/amazon/ssm); whichever holds the control channel runs
 // what is sent to that id. This re-registers one of them with a fresh activation (Run Command on the
 // id, or --ssh to reach a given machine), waits for the new id to come Online, and deregisters the
-// old id only once no machine uses it any more (its pings stop); with a clone left behind it stays.
+// old id only once no machine uses it any more (no agent holds its channel); with a clone left
+// behind it stays.
 import { parseArgs } from 'node:util'
 import type { Command, Context } from '../cli/command.ts'
 import { type EnrollReport, parseEnrollReport } from '../domain/enroll-script.ts'
@@ -20,10 +21,11 @@ import {
 } from './enrolment.ts'
 
 /**
- * How long the old id must stay off Online before no machine is said to use it. A clone's real agent,
- * dropped from its control channel, asks for a new one after up to 2.5 s of jitter, and when that try
- * fails waits 5-10 s, ±50 %, before the next (amazon-ssm-agent session/config: initial delay 5000 ms,
- * jitter 0.5; controlchannel.go): 17.5 s at worst for one failed try. 25 s covers it with room.
+ * How long the old id must go without an agent on its channel (GetConnectionStatus) before no
+ * machine is said to use it. A clone's real agent, dropped from its control channel, asks for a new
+ * one after up to 2.5 s of jitter, and when that try fails waits 5-10 s, ±50 %, before the next
+ * (amazon-ssm-agent session/config: initial delay 5000 ms, jitter 0.5; controlchannel.go): 17.5 s
+ * at worst for one failed try. 25 s covers it with room.
  */
 export const CLONE_QUIET_MS = 25_000
 
