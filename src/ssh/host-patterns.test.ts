@@ -47,6 +47,12 @@ describe('hostPatterns', () => {
     ])
       expect(await hostPatterns(text, files, where), text).toBeUndefined()
     expect(await hostPatterns('CanonicalizeHostname no\nHost a\n', files, where)).toEqual(['a'])
+    // a file it cannot read (a directory, no permission): unknown, not skipped as if missing
+    const unreadable: ConfigFiles = {
+      read: async () => Promise.reject(Object.assign(new Error('EISDIR'), { code: 'EISDIR' })),
+      list: async () => [],
+    }
+    expect(await hostPatterns('Include somewhere\n', unreadable, where)).toBeUndefined()
   })
 
   it('matches names as ssh does: * and ?, case-insensitive, nothing else special', () => {

@@ -5,7 +5,10 @@
 // (DNS), an Include this cannot follow — the answer is "unknown" and every name is asked.
 import { isAbsolute, join } from 'node:path'
 
-/** What reading the config needs: a file's text (undefined: it does not exist), a directory's names. */
+/**
+ * What reading the config needs: a file's text (undefined: it does not exist; a rejection: it cannot
+ * be read), a directory's names.
+ */
 export interface ConfigFiles {
   read(path: string): Promise<string | undefined>
   list(dir: string): Promise<string[]>
@@ -60,7 +63,9 @@ export async function hostPatterns(
         const paths = await includedPaths(arg, files, where)
         if (paths === undefined) return undefined
         for (const path of paths) {
-          const included = await files.read(path)
+          // a file that cannot be read (a directory, no permission): ssh's answer is its own to give
+          const included = await files.read(path).catch(() => null)
+          if (included === null) return undefined
           if (included === undefined) continue
           const more = await hostPatterns(included, files, where, depth + 1)
           if (more === undefined) return undefined

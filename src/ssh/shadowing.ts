@@ -3,9 +3,10 @@
 // another HostName, a ProxyCommand or a ProxyJump. Our Include comes first in ~/.ssh/config, so an
 // alias of ours would silently win: such names are reported instead.
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { readText } from './config-files.ts'
 import { type ConfigFiles, hostPatterns, patternRegExp } from './host-patterns.ts'
 
 const SYSTEM_CONFIG = '/etc/ssh/ssh_config'
@@ -23,15 +24,8 @@ export function sendsElsewhere(alias: string, sshG: string): boolean {
   )
 }
 
-/** The files hostPatterns reads, from disk: a missing file is none; any other error is thrown. */
-const diskFiles: ConfigFiles = {
-  read: (path) =>
-    readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return undefined
-      throw error
-    }),
-  list: (dir) => readdir(dir).catch(() => []),
-}
+/** The files hostPatterns reads, from disk (a missing one is none). */
+const diskFiles: ConfigFiles = { read: readText, list: (dir) => readdir(dir).catch(() => []) }
 
 /**
  * The aliases the user's ssh resolves elsewhere. `userConfigText` is their ~/.ssh/config without our
@@ -93,7 +87,8 @@ async function namedPatterns(
   const home = env.HOME
   if (!home) return undefined
   const user = await hostPatterns(userConfigText, files, { home, relativeTo: join(home, '.ssh') })
-  const systemText = await files.read(SYSTEM_CONFIG)
+  const systemText = await files.read(SYSTEM_CONFIG).catch(() => null)
+  if (systemText === null) return undefined
   const system =
     systemText === undefined ? [] : await hostPatterns(systemText, files, { home, relativeTo: '/etc/ssh' })
   if (user === undefined || system === undefined) return undefined
