@@ -10,6 +10,7 @@ import type { Hop } from '../domain/ssh-config/stanzas.ts'
 import { unifiedDiff } from '../domain/text-diff.ts'
 import { installedCommand } from '../ssh/installed.ts'
 import { UsageError } from '../support/errors.ts'
+import { transportFlags } from './transport-flags.ts'
 
 export interface ConfigOptions {
   action: 'write' | 'remove' | 'add-host' | 'remove-host' | 'hosts'
@@ -140,25 +141,18 @@ export function parse(argv: string[]): ConfigOptions {
   return { ...common, action: values.remove ? 'remove' : 'write' }
 }
 
-/** --transport native|plugin and --plugin PATH, as proxy takes them (an absolute path, one line). */
+/** --transport plugin [--plugin PATH] for the stanzas: proxy's flags, the path absolute and one line. */
 function pluginOption(
   transport: string | undefined,
   path: string | undefined,
 ): { plugin?: { path?: string } } {
-  if (transport !== undefined && transport !== 'native' && transport !== 'plugin')
-    throw new UsageError(`--transport ${transport} is not native or plugin`, {
-      hint: 'use --transport native (default) or --transport plugin',
-    })
-  if (path !== undefined && transport !== 'plugin')
-    throw new UsageError('--plugin goes with --transport plugin', {
-      hint: 'add --transport plugin, or drop --plugin',
-    })
+  const flags = transportFlags(transport, path)
   // biome-ignore lint/suspicious/noControlCharactersInRegex: a path with control characters is refused
   if (path !== undefined && (!isAbsolute(path) || /[\0-\x1f\x7f]/.test(path)))
     throw new UsageError(`--plugin ${JSON.stringify(path)} is not an absolute path`, {
       hint: 'e.g. --plugin /usr/local/bin/session-manager-plugin (without it, PATH is searched)',
     })
-  if (transport !== 'plugin') return {}
+  if (flags.transport !== 'plugin') return {}
   return { plugin: path !== undefined ? { path } : {} }
 }
 

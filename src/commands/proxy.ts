@@ -12,8 +12,7 @@ import { keepYoungGenerationSmall } from '../support/heap.ts'
 import { CLIENT_VERSION } from '../support/version.ts'
 import { clientsFor } from './aws-context.ts'
 import { explainNotConnected, resolveId } from './session-target.ts'
-
-export type Transport = 'native' | 'plugin'
+import { type Transport, transportFlags } from './transport-flags.ts'
 
 export interface ProxyOptions {
   target: string
@@ -64,22 +63,12 @@ export function parse(argv: string[]): ProxyOptions {
       hint: 'ProxyCommand ssm-ssh proxy %h %p',
     })
   }
-  const transport = values.transport ?? 'native'
-  if (transport !== 'native' && transport !== 'plugin') {
-    throw new UsageError(`--transport ${transport} is not native or plugin`, {
-      hint: 'use --transport native (default) or --transport plugin',
-    })
-  }
+  const { transport } = transportFlags(values.transport, values.plugin)
   if (
     values.reason !== undefined &&
     (values.reason.length < 1 || values.reason.length > 256 || /[\r\n]/.test(values.reason))
   ) {
     throw new UsageError('--reason must be one line of 1 to 256 characters', { hint: 'shorten the reason' })
-  }
-  if (values.plugin !== undefined && transport !== 'plugin') {
-    throw new UsageError('--plugin goes with --transport plugin', {
-      hint: 'add --transport plugin, or drop --plugin',
-    })
   }
   const handshakeTimeout = Number(values['handshake-timeout'] ?? '15')
   if (!Number.isFinite(handshakeTimeout) || handshakeTimeout <= 0 || handshakeTimeout > 300) {
