@@ -5,7 +5,7 @@
 // activation holds more registrations than its limit.
 import { execa } from 'execa'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { cli, startWorld, type World } from '../helpers/e2e.ts'
+import { cli, plainSshFlags, startWorld, type World } from '../helpers/e2e.ts'
 import { describeReal } from '../helpers/real.ts'
 
 const PIS = 10
@@ -32,23 +32,7 @@ describeReal('ten enrolments at once against one stored activation with a limit 
     const started = Date.now()
     const runs = await Promise.all(
       [...w.box.unenrolled.values()].map((pi) =>
-        cliRun([
-          'enroll',
-          '--ssh',
-          `pi@${pi.host}`,
-          '-p',
-          String(pi.port),
-          '-i',
-          w.key.path,
-          '-o',
-          'StrictHostKeyChecking=no',
-          '-o',
-          'UserKnownHostsFile=/dev/null',
-          '--role',
-          ROLE,
-          '--timeout',
-          '120',
-        ]),
+        cliRun(['enroll', ...plainSshFlags(pi, w.key.path), '--role', ROLE, '--timeout', '120']),
       ),
     )
     process.stderr.write(`${PIS} enrolments at once: ${Date.now() - started} ms\n`)

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto'
 import { execa } from 'execa'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { SimActivation } from '../../src/sandbox/model.ts'
-import { cli, startWorld, type World } from '../helpers/e2e.ts'
+import { cli, plainSshFlags, startWorld, type World } from '../helpers/e2e.ts'
 import { describeReal } from '../helpers/real.ts'
 
 const CLOUDWATCH_TOML = '/opt/aws/amazon-cloudwatch-agent/etc/common-config.toml'
@@ -45,18 +45,7 @@ describeReal('enrolment of unenrolled real Pis (amazon-ssm-agent 3.3.1142.0)', (
     return p
   }
   const activation = () => w.box.state.activations.get(ACTIVATION.activationId) as SimActivation
-  const sshFlags = (name: string) => [
-    '--ssh',
-    `pi@${pi(name).host}`,
-    '-p',
-    String(pi(name).port),
-    '-i',
-    w.key.path,
-    '-o',
-    'StrictHostKeyChecking=no',
-    '-o',
-    'UserKnownHostsFile=/dev/null',
-  ]
+  const sshFlags = (name: string) => plainSshFlags(pi(name), w.key.path)
   const activationFlags = [
     '--activation-id',
     ACTIVATION.activationId,

@@ -74,6 +74,22 @@ export function writeSshConfig(file: string, keyPath: string, proxyArgs: string[
   return file
 }
 
+/** `enroll --ssh` and `reactivate --ssh` flags for an unenrolled Pi: plain ssh with this world's key. */
+export function plainSshFlags(pi: { host: string; port: number }, keyPath: string): string[] {
+  return [
+    '--ssh',
+    `pi@${pi.host}`,
+    '-p',
+    String(pi.port),
+    '-i',
+    keyPath,
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+  ]
+}
+
 /**
  * A user's ~/.ssh stand-in for `config --ssh-dir`: 0700, with a config whose Host * gives this world's
  * key and no host-key prompts (what the stanzas ssm-ssh writes leave to the user).
